@@ -1,0 +1,42 @@
+//! Injected time and randomness, so expiry can be tested without sleeping (DESIGN rule 12).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A source of the current time, in whole seconds since the Unix epoch.
+pub trait Clock: Send + Sync {
+    /// Seconds since 1970-01-01T00:00:00Z.
+    fn now(&self) -> i64;
+}
+
+/// The operating system's wall clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+            .unwrap_or(0)
+    }
+}
+
+/// A source of cryptographically secure random bytes.
+pub trait Random: Send + Sync {
+    /// Fills `buf` with random bytes.
+    fn fill(&self, buf: &mut [u8]);
+}
+
+/// The operating system's CSPRNG (`getrandom`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OsRandom;
+
+impl Random for OsRandom {
+    fn fill(&self, buf: &mut [u8]) {
+        use rand::TryRngCore;
+        // The OS CSPRNG failing is unrecoverable and must never yield a weak token: abort.
+        if rand::rngs::OsRng.try_fill_bytes(buf).is_err() {
+            std::process::abort();
+        }
+    }
+}

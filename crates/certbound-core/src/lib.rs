@@ -1,0 +1,26 @@
+//! certbound-core: the protocol logic of the authorization server.
+//!
+//! Client authentication (RFC 6749 §2.3, RFC 8705 §2), grants, token issuance and
+//! introspection live here. Nothing in this crate knows about HTTP or SQL: handlers in the
+//! binary parse requests into the typed inputs defined here, and storage backends implement
+//! the traits in [`store`].
+
+pub mod client_auth;
+pub mod clock;
+pub mod error;
+pub mod grant;
+pub mod introspect;
+pub mod model;
+pub mod password;
+pub mod peer;
+pub mod registration;
+pub mod request;
+pub mod scope;
+pub mod secret;
+pub mod server;
+pub mod store;
+pub mod tokens;
+
+pub use clock::{Clock, OsRandom, Random, SystemClock};
+pub use error::{ErrorCode, OAuthError};
+pub use server::{AuthServer, OAuthSettings};

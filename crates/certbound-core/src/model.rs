@@ -1,0 +1,206 @@
+//! The records the protocol logic works with: clients, users and issued access tokens.
+
+use crate::secret::TokenHash;
+use certbound_mtls::{ClientCertificate, SubjectMatch, Thumbprint};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// `token_endpoint_auth_method` values (RFC 7591 §2, RFC 8705 §2.1.1 and §2.2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuthMethod {
+    /// RFC 8705 §2.1: PKI mutual-TLS; the chain validates to a trust anchor and one registered
+    /// subject value matches.
+    TlsClientAuth,
+    /// RFC 8705 §2.2: self-signed certificate mutual-TLS; the certificate equals a registered one.
+    SelfSignedTlsClientAuth,
+    /// RFC 6749 §2.3.1: client secret in the HTTP Basic header.
+    ClientSecretBasic,
+    /// RFC 6749 §2.3.1: client secret in the request body.
+    ClientSecretPost,
+    /// RFC 7591 §2: a public client with no authentication.
+    None,
+}
+
+impl ClientAuthMethod {
+    /// The registered metadata value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientAuthMethod::TlsClientAuth => "tls_client_auth",
+            ClientAuthMethod::SelfSignedTlsClientAuth => "self_signed_tls_client_auth",
+            ClientAuthMethod::ClientSecretBasic => "client_secret_basic",
+            ClientAuthMethod::ClientSecretPost => "client_secret_post",
+            ClientAuthMethod::None => "none",
+        }
+    }
+    /// All methods, in the order they are listed in metadata.
+    pub const ALL: [ClientAuthMethod; 5] = [
+        ClientAuthMethod::TlsClientAuth,
+        ClientAuthMethod::SelfSignedTlsClientAuth,
+        ClientAuthMethod::ClientSecretBasic,
+        ClientAuthMethod::ClientSecretPost,
+        ClientAuthMethod::None,
+    ];
+    /// Whether the method authenticates with a client secret.
+    pub fn uses_secret(self) -> bool {
+        matches!(
+            self,
+            ClientAuthMethod::ClientSecretBasic | ClientAuthMethod::ClientSecretPost
+        )
+    }
+    /// Whether the method authenticates with a TLS client certificate (RFC 8705 §2).
+    pub fn is_mtls(self) -> bool {
+        matches!(
+            self,
+            ClientAuthMethod::TlsClientAuth | ClientAuthMethod::SelfSignedTlsClientAuth
+        )
+    }
+}
+
+impl fmt::Display for ClientAuthMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ClientAuthMethod {
+    type Err = UnknownValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .ok_or(UnknownValue)
+    }
+}
+
+/// A string that is not one of the known values of an enumeration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("unknown value")]
+pub struct UnknownValue;
+
+/// `grant_type` values (RFC 6749 §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    /// RFC 6749 §4.4.
+    ClientCredentials,
+    /// RFC 6749 §4.1.
+    AuthorizationCode,
+    /// RFC 6749 §6.
+    RefreshToken,
+}
+
+impl GrantType {
+    /// The wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::ClientCredentials => "client_credentials",
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
+        }
+    }
+    /// All grant types this server knows of.
+    pub const ALL: [GrantType; 3] = [
+        GrantType::ClientCredentials,
+        GrantType::AuthorizationCode,
+        GrantType::RefreshToken,
+    ];
+    /// Grant types the token endpoint currently accepts.
+    pub const SUPPORTED: [GrantType; 1] = [GrantType::ClientCredentials];
+}
+
+impl fmt::Display for GrantType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for GrantType {
+    type Err = UnknownValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|g| g.as_str() == s)
+            .ok_or(UnknownValue)
+    }
+}
+
+/// A registered client certificate (for `self_signed_tls_client_auth`); several may be
+/// registered at once so a client can rotate without downtime.
+#[derive(Debug, Clone)]
+pub struct RegisteredCertificate {
+    /// The certificate.
+    pub certificate: ClientCertificate,
+}
+
+impl RegisteredCertificate {
+    /// Its SHA-256 thumbprint.
+    pub fn thumbprint(&self) -> &Thumbprint {
+        self.certificate.thumbprint()
+    }
+}
+
+/// A registered OAuth client.
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// `client_id`, generated at registration.
+    pub client_id: String,
+    /// Human-readable name (`client_name`).
+    pub name: String,
+    /// `token_endpoint_auth_method`.
+    pub auth_method: ClientAuthMethod,
+    /// SHA-256 of the client secret, for secret-based methods. Secrets are 256-bit random
+    /// values generated by the server, so a fast hash cannot be brute-forced.
+    pub secret_hash: Option<TokenHash>,
+    /// Registered certificates (`self_signed_tls_client_auth`).
+    pub certificates: Vec<RegisteredCertificate>,
+    /// The expected subject for `tls_client_auth` (RFC 8705 §2.1.2).
+    pub subject: Option<SubjectMatch>,
+    /// Grant types the client may use.
+    pub grant_types: Vec<GrantType>,
+    /// Scopes the client may request; also the default when it requests none.
+    pub scopes: Vec<String>,
+    /// RFC 8705 §3.4 `tls_client_certificate_bound_access_tokens`.
+    pub bound_tokens: bool,
+    /// Access token lifetime in seconds for this client, overriding the global one.
+    pub access_token_lifetime: Option<u64>,
+    /// Whether the client may call the introspection endpoint (RFC 7662 §2.1).
+    pub can_introspect: bool,
+    /// Registration time, Unix seconds.
+    pub created_at: i64,
+}
+
+/// A local user account.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// Login name; also the `sub` of tokens issued for the user.
+    pub username: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Whether the user may administer the server (and call introspection, as in WSO2).
+    pub is_admin: bool,
+    /// Creation time, Unix seconds.
+    pub created_at: i64,
+}
+
+/// What the store keeps for an issued access token: its hash and its meaning, never the token.
+#[derive(Debug, Clone)]
+pub struct AccessTokenRecord {
+    /// SHA-256 of the token.
+    pub hash: TokenHash,
+    /// The client it was issued to.
+    pub client_id: String,
+    /// The resource owner, when the grant had one.
+    pub subject: Option<String>,
+    /// Granted scope, space-separated.
+    pub scope: String,
+    /// Issue time, Unix seconds.
+    pub issued_at: i64,
+    /// Expiry time, Unix seconds.
+    pub expires_at: i64,
+    /// RFC 8705 §3: thumbprint of the certificate the token is bound to.
+    pub cnf: Option<Thumbprint>,
+    /// Set when revoked.
+    pub revoked: bool,
+}

@@ -1,0 +1,66 @@
+//! The authorization server's entry points for the HTTP layer: one call per endpoint, taking
+//! typed requests and the peer certificate and returning typed responses or an [`OAuthError`].
+
+use crate::client_auth::{self, AuthContext};
+use crate::introspect::{self, Caller, IntrospectionResponse};
+use crate::peer::PeerCertificate;
+use crate::request::{IntrospectionRequest, TokenRequest};
+use crate::store::Store;
+use crate::tokens::TokenResponse;
+use crate::{Clock, OAuthError, Random, grant};
+use certbound_mtls::TrustAnchors;
+use std::sync::Arc;
+
+/// Protocol settings, validated from the configuration file.
+#[derive(Debug, Clone)]
+pub struct OAuthSettings {
+    /// The issuer identifier (`iss`), e.g. `https://localhost:9443/oauth2/token`.
+    pub issuer: String,
+    /// Default access token lifetime in seconds.
+    pub access_token_lifetime: u64,
+    /// Trust anchors for `tls_client_auth` clients.
+    pub trust_anchors: Option<Arc<TrustAnchors>>,
+}
+
+/// The server: storage, settings, time and randomness.
+#[derive(Clone)]
+pub struct AuthServer {
+    /// Storage backend.
+    pub store: Arc<dyn Store>,
+    /// Settings.
+    pub settings: OAuthSettings,
+    /// Time source.
+    pub clock: Arc<dyn Clock>,
+    /// Randomness source.
+    pub random: Arc<dyn Random>,
+}
+
+impl AuthServer {
+    /// RFC 6749 §3.2: the token endpoint.
+    pub async fn token(
+        &self,
+        request: TokenRequest,
+        peer: Option<&PeerCertificate>,
+    ) -> Result<TokenResponse, OAuthError> {
+        let now = self.clock.now();
+        let ctx = AuthContext {
+            trust_anchors: self.settings.trust_anchors.as_deref(),
+            now,
+        };
+        let client =
+            client_auth::authenticate(self.store.as_ref(), &request.credentials, peer, ctx).await?;
+        grant::handle(self, &client, request.grant, now).await
+    }
+
+    /// RFC 7662 §2: the introspection endpoint.
+    pub async fn introspect(
+        &self,
+        request: IntrospectionRequest,
+        peer: Option<&PeerCertificate>,
+    ) -> Result<(Caller, IntrospectionResponse), OAuthError> {
+        let now = self.clock.now();
+        let caller = introspect::authenticate_caller(self, &request, peer, now).await?;
+        let response = introspect::introspect(self, &request, now).await?;
+        Ok((caller, response))
+    }
+}

@@ -1,0 +1,33 @@
+//! RFC 8705 core for certbound: mutual-TLS client authentication and certificate-bound
+//! tokens, with no I/O, no async and no panics.
+//!
+//! * [`ClientCertificate`]: strict DER/PEM parsing, validity, subject and SANs.
+//! * [`Thumbprint`] and [`Cnf`]: `x5t#S256` (RFC 8705 §3.1).
+//! * [`TrustAnchors`] and [`ClientCertificate::verify_chain`]: PKI validation (RFC 8705 §2.1).
+//! * [`SubjectMatch`] and [`ClientCertificate::matches`]: the registered identity
+//!   (RFC 8705 §2.1.2), including canonical [`DistinguishedName`] comparison (RFC 4514).
+//! * [`CertError`]: the single error type; it never carries certificate bytes.
+//!
+//! This crate must not read files, sockets or clocks: callers pass bytes, text and `now`.
+
+#![deny(missing_docs)]
+
+mod certificate;
+mod der;
+mod dn;
+mod dn_parse;
+mod error;
+mod pem;
+mod subject_match;
+mod thumbprint;
+mod trust;
+
+#[cfg(test)]
+mod test_pki;
+
+pub use certificate::{ClientCertificate, SubjectAltName};
+pub use dn::DistinguishedName;
+pub use error::CertError;
+pub use subject_match::SubjectMatch;
+pub use thumbprint::{Cnf, Thumbprint};
+pub use trust::TrustAnchors;

@@ -1,0 +1,154 @@
+//! Command-line interface (clap). Every command accepts `--config` and `--data-dir`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// certbound: an OAuth 2.0 authorization server with RFC 8705 mutual-TLS client authentication
+/// and certificate-bound access tokens.
+#[derive(Debug, Parser)]
+#[command(name = "certbound", version, about)]
+pub struct Cli {
+    /// Configuration file (TOML); see certbound.example.toml.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory (default ./certbound-data).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve {
+        /// Listen address, e.g. 127.0.0.1:9443.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Manage OAuth clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+/// Client commands.
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; prints its client_id (and, for secret methods, its secret once).
+    Create(Box<CreateClient>),
+    /// List clients.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one client.
+    Show {
+        /// The client_id.
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a client and every token issued to it.
+    Delete {
+        /// The client_id.
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Token endpoint authentication methods (RFC 7591 §2, RFC 8705 §2).
+#[derive(Debug, Clone, Copy, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum AuthMethodArg {
+    /// PKI mutual TLS (needs one of --subject-dn/--san-*).
+    TlsClientAuth,
+    /// Self-signed certificate mutual TLS (needs --cert).
+    SelfSignedTlsClientAuth,
+    /// Secret in the Basic header.
+    ClientSecretBasic,
+    /// Secret in the body.
+    ClientSecretPost,
+    /// Public client.
+    None,
+}
+
+/// Grant types.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+#[value(rename_all = "snake_case")]
+pub enum GrantTypeArg {
+    /// RFC 6749 §4.4.
+    ClientCredentials,
+}
+
+/// `client create` arguments.
+#[derive(Debug, Args)]
+pub struct CreateClient {
+    /// Client name.
+    #[arg(long)]
+    pub name: String,
+    /// token_endpoint_auth_method.
+    #[arg(long, value_enum)]
+    pub auth_method: AuthMethodArg,
+    /// PEM certificate file for self_signed_tls_client_auth (repeat to register several).
+    #[arg(long, value_name = "FILE")]
+    pub cert: Vec<PathBuf>,
+    /// tls_client_auth_subject_dn, RFC 4514 (e.g. "CN=client,O=Bank,C=GB").
+    #[arg(long, value_name = "DN", group = "subject")]
+    pub subject_dn: Option<String>,
+    /// tls_client_auth_san_dns.
+    #[arg(long, value_name = "NAME", group = "subject")]
+    pub san_dns: Option<String>,
+    /// tls_client_auth_san_uri.
+    #[arg(long, value_name = "URI", group = "subject")]
+    pub san_uri: Option<String>,
+    /// tls_client_auth_san_ip.
+    #[arg(long, value_name = "IP", group = "subject")]
+    pub san_ip: Option<std::net::IpAddr>,
+    /// tls_client_auth_san_email.
+    #[arg(long, value_name = "EMAIL", group = "subject")]
+    pub san_email: Option<String>,
+    /// Allowed grant type (repeatable; default client_credentials).
+    #[arg(long, value_enum)]
+    pub grant_type: Vec<GrantTypeArg>,
+    /// Allowed and default scopes (repeatable, or space-separated).
+    #[arg(long)]
+    pub scope: Vec<String>,
+    /// tls_client_certificate_bound_access_tokens: bind tokens even for secret-authenticated
+    /// clients, which must then present a certificate.
+    #[arg(long)]
+    pub bound_tokens: bool,
+    /// Access token lifetime in seconds for this client.
+    #[arg(long, value_name = "SECONDS")]
+    pub access_token_lifetime: Option<u64>,
+    /// Allow this client to call the introspection endpoint (a resource server).
+    #[arg(long)]
+    pub introspect: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// User commands.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Create {
+        /// Username.
+        name: String,
+        /// Read the password from standard input (first line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        /// Give the user the admin role (may introspect tokens).
+        #[arg(long)]
+        admin: bool,
+    },
+}

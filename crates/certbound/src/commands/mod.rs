@@ -1,0 +1,5 @@
+//! CLI commands other than `serve`. They open the store directly, so they work while the
+//! server runs (SQLite WAL with a busy timeout).
+
+pub mod client;
+pub mod user;

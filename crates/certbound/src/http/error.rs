@@ -1,0 +1,79 @@
+//! The single mapping from errors to HTTP responses (DESIGN rule 5): RFC 6749 §5.2 JSON bodies,
+//! 401 with `WWW-Authenticate` for `invalid_client`, 503 with `Retry-After` when storage is
+//! down. Internal causes were logged where they happened and are never sent.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use certbound_core::{ErrorCode, OAuthError};
+use serde_json::json;
+
+/// An OAuth error on its way to the client, with an optional status override.
+#[derive(Debug)]
+pub struct ApiError {
+    /// The error.
+    pub error: OAuthError,
+    /// Status to use instead of the one implied by the code (e.g. 413).
+    pub status: Option<StatusCode>,
+}
+
+impl From<OAuthError> for ApiError {
+    fn from(error: OAuthError) -> Self {
+        ApiError {
+            error,
+            status: None,
+        }
+    }
+}
+
+impl ApiError {
+    /// 413 Payload Too Large, as `invalid_request`.
+    pub fn too_large() -> Self {
+        ApiError {
+            error: OAuthError::invalid_request(
+                "the request body is larger than the server accepts",
+            ),
+            status: Some(StatusCode::PAYLOAD_TOO_LARGE),
+        }
+    }
+}
+
+fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
+        ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let code = self.error.code;
+        let status = self.status.unwrap_or_else(|| status_of(code));
+        let body = json!({ "error": code.as_str(), "error_description": self.error.description });
+        let mut response = (status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if code == ErrorCode::InvalidClient {
+            // RFC 6749 §5.2: 401 for invalid_client, with a challenge.
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"certbound\""),
+            );
+        }
+        if code == ErrorCode::TemporarilyUnavailable {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        response
+    }
+}
+
+/// Unknown paths: a JSON 404 rather than an empty body.
+pub async fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({ "error": "not_found", "error_description": "no such endpoint" })),
+    )
+        .into_response()
+}

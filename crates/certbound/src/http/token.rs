@@ -1,0 +1,49 @@
+//! `POST /oauth2/token` (RFC 6749 §3.2).
+
+use super::extract::{self, ConnectionInfo};
+use super::{ApiError, AppState};
+use axum::Extension;
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use certbound_core::request::TokenRequest;
+
+/// Parses the request, runs client authentication and the grant, answers RFC 6749 §5.1 JSON
+/// with `Cache-Control: no-store`.
+pub async fn handle(
+    State(state): State<AppState>,
+    Extension(conn): Extension<ConnectionInfo>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let peer = conn.peer_addr;
+    respond(state, conn, headers, body).await.inspect_err(|e| {
+        tracing::info!(%peer, error = e.error.code.as_str(), "token request rejected");
+    })
+}
+
+async fn respond(
+    state: AppState,
+    conn: ConnectionInfo,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let basic = extract::basic(&headers)?;
+    let form = extract::form(&headers, body, state.max_body_bytes).await?;
+    let request = TokenRequest::parse(form, basic)?;
+    let response = state
+        .server
+        .token(request, conn.certificate.as_deref())
+        .await?;
+    Ok(no_store(Json(response).into_response()))
+}
+
+/// RFC 6749 §5.1: token responses must not be cached.
+pub(super) fn no_store(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}

@@ -1,0 +1,60 @@
+//! The `certbound` binary: parses the command line and configuration, then runs a command.
+
+mod cli;
+mod commands;
+mod config;
+mod devtls;
+mod fsutil;
+mod http;
+mod serve;
+mod tls;
+
+use clap::Parser;
+use cli::{Cli, Command, UserCommand};
+use config::{Config, Overrides};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let listen = match &cli.command {
+        Command::Serve { listen } => listen.clone(),
+        _ => None,
+    };
+    let config = Config::load(
+        cli.config.as_deref(),
+        &Overrides {
+            listen,
+            data_dir: cli.data_dir.clone(),
+        },
+    )?;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&config.log_filter)
+                .map_err(|e| anyhow::anyhow!("invalid log filter {:?}: {e}", config.log_filter))?,
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve { .. } => serve::run(config).await,
+            Command::Client(c) => commands::client::run(&config, c).await,
+            Command::User(UserCommand::Create { name, admin, .. }) => {
+                commands::user::create(&config, &name, admin).await
+            }
+        }
+    })
+}

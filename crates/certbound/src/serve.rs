@@ -1,0 +1,204 @@
+//! `certbound serve`: open the store, seed the first admin, load TLS, and run the HTTPS
+//! accept loop that attaches each connection's peer certificate to its requests.
+
+use crate::config::{Config, TlsSource};
+use crate::devtls::DevTls;
+use crate::fsutil::{create_private_dir, write_private};
+use crate::http::{self, AppState, ConnectionInfo};
+use crate::tls;
+use anyhow::{Context, Result};
+use axum::Extension;
+use certbound_core::registration::build_user;
+use certbound_core::secret::{self, Secret};
+use certbound_core::store::Store;
+use certbound_core::{AuthServer, OAuthSettings, OsRandom, SystemClock};
+use certbound_mtls::TrustAnchors;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+/// How long a client has to complete the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Opens the configured store (creating the data directory when needed).
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
+    create_private_dir(&config.data_dir)?;
+    certbound_store::open(&config.storage_url)
+        .await
+        .with_context(|| format!("cannot open the store {}", config.storage_url))
+}
+
+/// Runs the server until interrupted.
+pub async fn run(config: Config) -> Result<()> {
+    let store = open_store(&config).await?;
+    seed_admin(&config, store.as_ref()).await?;
+    let (cert_file, key_file) = match &config.tls {
+        TlsSource::Files {
+            cert_file,
+            key_file,
+        } => (cert_file.clone(), key_file.clone()),
+        TlsSource::Development => {
+            let (dev, generated) = DevTls::ensure(&config.data_dir)?;
+            if generated {
+                tracing::info!(path = %dev.ca_cert.display(), "generated a development TLS CA and server certificate");
+            }
+            println!(
+                "development TLS CA: {} (use curl --cacert {})",
+                dev.ca_cert.display(),
+                dev.ca_cert.display()
+            );
+            (dev.server_cert, dev.server_key)
+        }
+    };
+    let tls_config = tls::server_config(&cert_file, &key_file)?;
+    let trust_anchors = match &config.trusted_ca_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| {
+                format!(
+                    "cannot read oauth.mutualtls.trusted_ca_file {}",
+                    path.display()
+                )
+            })?;
+            let anchors = TrustAnchors::from_pem(&text).with_context(|| {
+                format!(
+                    "oauth.mutualtls.trusted_ca_file {} holds no usable CA certificate",
+                    path.display()
+                )
+            })?;
+            Some(Arc::new(anchors))
+        }
+        None => None,
+    };
+    let listener = TcpListener::bind(config.listen).await.with_context(|| {
+        format!(
+            "cannot listen on {}: is another server using it? Choose another with --listen",
+            config.listen
+        )
+    })?;
+    let local = listener.local_addr()?;
+    let issuer = config.issuer_for(local.port());
+    let server = AuthServer {
+        store,
+        settings: OAuthSettings {
+            issuer: issuer.clone(),
+            access_token_lifetime: config.access_token_lifetime,
+            trust_anchors,
+        },
+        clock: Arc::new(SystemClock),
+        random: Arc::new(OsRandom),
+    };
+    let app = http::router(AppState {
+        server: Arc::new(server),
+        max_body_bytes: config.max_body_bytes,
+    });
+    println!("issuer: {issuer}");
+    println!("listening on https://{local}");
+    tracing::info!(%local, %issuer, "certbound started");
+    accept_loop(listener, TlsAcceptor::from(tls_config), app).await
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    app: axum::Router,
+) -> Result<()> {
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, peer_addr) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => {
+                tracing::info!("shutting down");
+                return Ok(());
+            }
+        };
+        let acceptor = acceptor.clone();
+        let app = app.clone();
+        tokio::spawn(async move {
+            let _ = tcp.set_nodelay(true);
+            let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer_addr, error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => return,
+            };
+            let certificate =
+                tls::peer_certificate(stream.get_ref().1.peer_certificates()).map(Arc::new);
+            let conn = ConnectionInfo {
+                peer_addr,
+                certificate,
+            };
+            let service = TowerToHyperService::new(app.layer(Extension(conn)));
+            if let Err(e) = auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(%peer_addr, error = %e, "connection ended with an error");
+            }
+        });
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+}
+
+/// On first start with no users, creates `admin` with `CERTBOUND_ADMIN_PASSWORD` or a random
+/// password that is printed once and written to a 0600 file.
+async fn seed_admin(config: &Config, store: &dyn Store) -> Result<()> {
+    if store.count_users().await? > 0 {
+        return Ok(());
+    }
+    let (password, generated) = match std::env::var("CERTBOUND_ADMIN_PASSWORD") {
+        Ok(p) if !p.is_empty() => (Secret::new(p), false),
+        _ => (secret::generate(&OsRandom), true),
+    };
+    let user = build_user(
+        "admin",
+        &password,
+        true,
+        &OsRandom,
+        certbound_core::Clock::now(&SystemClock),
+    )
+    .map_err(|e| anyhow::anyhow!("CERTBOUND_ADMIN_PASSWORD is not usable: {e}"))?;
+    store.insert_user(&user).await?;
+    if generated {
+        let path = config.data_dir.join("admin-password");
+        write_private(&path, password.expose().as_bytes())?;
+        println!(
+            "created user 'admin' with password {} (also saved in {}, readable only by you)",
+            password.expose(),
+            path.display()
+        );
+    } else {
+        println!("created user 'admin' with the password from CERTBOUND_ADMIN_PASSWORD");
+    }
+    Ok(())
+}
