@@ -69,8 +69,10 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Unknown paths: a JSON 404 rather than an empty body.
-pub async fn not_found() -> Response {
+/// Unknown paths: a JSON 404 rather than an empty body. The body is drained first so HTTP/2
+/// clients get the response rather than a reset stream.
+pub async fn not_found(body: axum::body::Body) -> Response {
+    let _ = super::extract::read_limited(body, 0).await;
     (
         StatusCode::NOT_FOUND,
         Json(json!({ "error": "not_found", "error_description": "no such endpoint" })),

@@ -21,7 +21,10 @@ pub struct ConnectionInfo {
 
 /// Reads an `application/x-www-form-urlencoded` body of at most `limit` bytes and parses it.
 /// RFC 6749 §4.1.3/§4.4.2 and RFC 7662 §2.1 require this content type.
-pub async fn form(headers: &HeaderMap, body: Body, limit: usize) -> Result<Form, ApiError> {
+async fn form(headers: &HeaderMap, body: Body, limit: usize) -> Result<Form, ApiError> {
+    // Read (or drain) the body first: answering before the client finished sending makes
+    // HTTP/2 clients see a reset stream instead of the error.
+    let bytes = read_limited(body, limit).await?;
     let content_type = single(headers, header::CONTENT_TYPE)?
         .and_then(|v| v.to_str().ok())
         .map(|v| {
@@ -37,14 +40,53 @@ pub async fn form(headers: &HeaderMap, body: Body, limit: usize) -> Result<Form,
         )
         .into());
     }
-    let bytes = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| ApiError::too_large())?;
     Ok(Form::parse(&bytes)?)
 }
 
+/// How much of an oversized body is read and discarded before answering 413, so that HTTP/2
+/// and HTTP/1.1 clients receive the error instead of a reset stream. Beyond this the
+/// connection is simply closed.
+const DRAIN_LIMIT: usize = 4 * 1024 * 1024;
+
+/// Reads at most `limit` bytes of body; larger bodies are drained (up to [`DRAIN_LIMIT`]) and
+/// refused with 413.
+pub(super) async fn read_limited(mut body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
+    use http_body_util::BodyExt;
+    let mut buf = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame =
+            frame.map_err(|_| OAuthError::invalid_request("the request body could not be read"))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen = seen.saturating_add(data.len());
+        if seen > DRAIN_LIMIT {
+            break;
+        }
+        if seen <= limit {
+            buf.extend_from_slice(&data);
+        }
+    }
+    if seen > limit {
+        return Err(ApiError::too_large());
+    }
+    Ok(buf)
+}
+
+/// The form body and Basic credentials of a token-endpoint-style request. The body is read
+/// before anything is validated, so every error reaches the client as a response.
+pub async fn form_and_basic(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<(Form, Option<BasicCredentials>), ApiError> {
+    let form = form(headers, body, limit).await?;
+    Ok((form, basic(headers)?))
+}
+
 /// The Basic credentials of the `Authorization` header, if any.
-pub fn basic(headers: &HeaderMap) -> Result<Option<BasicCredentials>, ApiError> {
+fn basic(headers: &HeaderMap) -> Result<Option<BasicCredentials>, ApiError> {
     match single(headers, header::AUTHORIZATION)? {
         Some(v) => Ok(BasicCredentials::parse(v.as_bytes())?),
         None => Ok(None),

@@ -30,8 +30,7 @@ async fn respond(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let basic = extract::basic(&headers)?;
-    let form = extract::form(&headers, body, state.max_body_bytes).await?;
+    let (form, basic) = extract::form_and_basic(&headers, body, state.max_body_bytes).await?;
     let request = IntrospectionRequest::parse(form, basic)?;
     let (caller, response) = state
         .server

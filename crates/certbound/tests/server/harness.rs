@@ -1,0 +1,301 @@
+//! Starts the real `certbound` binary on an ephemeral port and talks to it with curl.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_certbound");
+
+/// A running server with its own data directory.
+pub struct Server {
+    child: Child,
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    pub issuer: String,
+    /// What the server printed on standard output before it was ready.
+    pub stdout: Vec<String>,
+}
+
+impl Server {
+    /// Starts a server with no configuration file.
+    pub fn start() -> Server {
+        Self::start_with("")
+    }
+
+    /// Starts a server with the given TOML configuration.
+    pub fn start_with(config: &str) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        Self::start_in(dir, config)
+    }
+
+    /// Starts a server in an existing directory (files for the config may already be there).
+    pub fn start_in(dir: tempfile::TempDir, config: &str) -> Server {
+        Self::launch(dir, config, Some("admin"))
+    }
+
+    /// Stops the server and starts it again on the same data directory.
+    pub fn restart(mut self) -> Server {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let config = std::fs::read_to_string(self.path().join("certbound.toml")).unwrap();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        Self::launch(dir, &config, Some("admin"))
+    }
+
+    /// Starts the binary; `admin_password` sets CERTBOUND_ADMIN_PASSWORD when given.
+    pub fn launch(dir: tempfile::TempDir, config: &str, admin_password: Option<&str>) -> Server {
+        std::fs::write(dir.path().join("certbound.toml"), config).unwrap();
+        let mut command = Command::new(BIN);
+        command.env_remove("CERTBOUND_ADMIN_PASSWORD");
+        if let Some(p) = admin_password {
+            command.env("CERTBOUND_ADMIN_PASSWORD", p);
+        }
+        let mut child = command
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .arg("--config")
+            .arg(dir.path().join("certbound.toml"))
+            .env("CERTBOUND_LOG", "debug")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(
+                std::fs::File::create(dir.path().join("server.log")).unwrap(),
+            ))
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let (mut port, mut issuer, mut stdout_lines) = (None, None, Vec::new());
+        while port.is_none() {
+            let line = rx
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| {
+                    let log =
+                        std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
+                    panic!("server did not start; log:\n{log}")
+                });
+            stdout_lines.push(line.clone());
+            if let Some(rest) = line.strip_prefix("listening on https://127.0.0.1:") {
+                port = Some(rest.trim().parse().unwrap());
+            }
+            if let Some(rest) = line.strip_prefix("issuer: ") {
+                issuer = Some(rest.trim().to_owned());
+            }
+        }
+        Server {
+            child,
+            dir,
+            port: port.unwrap(),
+            issuer: issuer.unwrap(),
+            stdout: stdout_lines,
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn ca(&self) -> PathBuf {
+        self.data_dir().join("tls").join("ca.pem")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("https://localhost:{}{path}", self.port)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// Runs a CLI command against this server's data directory and config.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        Command::new(BIN)
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .arg("--config")
+            .arg(self.path().join("certbound.toml"))
+            .output()
+            .unwrap()
+    }
+
+    /// `client create ... --json`, asserting success; returns the JSON.
+    pub fn create_client(&self, args: &[&str]) -> Value {
+        let mut all = vec!["client", "create", "--json"];
+        all.extend_from_slice(args);
+        let out = self.cli(&all);
+        assert!(
+            out.status.success(),
+            "client create failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// Registers a self_signed_tls_client_auth client for a certificate; returns its client_id.
+    pub fn self_signed_client(&self, cert: &Path, extra: &[&str]) -> String {
+        let cert = cert.to_str().unwrap();
+        let mut args = vec![
+            "--name",
+            "playground2",
+            "--auth-method",
+            "self_signed_tls_client_auth",
+            "--cert",
+            cert,
+        ];
+        args.extend_from_slice(extra);
+        self.create_client(&args)["client_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// A request builder for this server.
+    pub fn post(&self, path: &str) -> Request {
+        Request {
+            url: self.url(path),
+            ca: self.ca(),
+            args: Vec::new(),
+        }
+    }
+
+    /// Obtains a client_credentials token with a certificate, asserting success.
+    pub fn token_with_cert(&self, client_id: &str, id: &crate::pki::Identity) -> Value {
+        let r = self
+            .post("/oauth2/token")
+            .cert(id)
+            .form(&format!(
+                "grant_type=client_credentials&client_id={client_id}"
+            ))
+            .send();
+        assert_eq!(r.status, 200, "token request failed: {}", r.body);
+        r.json()
+    }
+
+    /// Introspects a token as the seeded admin user.
+    pub fn introspect(&self, token: &str) -> Value {
+        let r = self
+            .post("/oauth2/introspect")
+            .basic("admin", "admin")
+            .form(&format!("token={token}"))
+            .send();
+        assert_eq!(r.status, 200, "introspection failed: {}", r.body);
+        r.json()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A curl invocation.
+pub struct Request {
+    url: String,
+    ca: PathBuf,
+    args: Vec<String>,
+}
+
+/// What came back.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: String,
+    pub body: String,
+}
+
+impl Response {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    /// Asserts an OAuth error response with this status and code; returns the body.
+    pub fn assert_error(&self, status: u16, code: &str) -> Value {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        let v = self.json();
+        assert_eq!(v["error"], code, "unexpected error: {}", self.body);
+        assert!(v["error_description"].is_string());
+        v
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_owned())
+        })
+    }
+}
+
+impl Request {
+    pub fn arg(mut self, a: impl Into<String>) -> Self {
+        self.args.push(a.into());
+        self
+    }
+    pub fn cert(self, id: &crate::pki::Identity) -> Self {
+        self.arg("--cert")
+            .arg(id.cert.to_str().unwrap())
+            .arg("--key")
+            .arg(id.key.to_str().unwrap())
+    }
+    pub fn basic(self, user: &str, pass: &str) -> Self {
+        self.arg("--user").arg(format!("{user}:{pass}"))
+    }
+    pub fn header(self, h: &str) -> Self {
+        self.arg("-H").arg(h)
+    }
+    /// An urlencoded body sent as is (curl -d sets the form content type).
+    pub fn form(self, body: &str) -> Self {
+        self.arg("--data-raw").arg(body)
+    }
+    /// A body from a file, byte for byte.
+    pub fn body_file(self, path: &Path) -> Self {
+        self.header("content-type: application/x-www-form-urlencoded")
+            .arg("--data-binary")
+            .arg(format!("@{}", path.display()))
+    }
+    pub fn send(self) -> Response {
+        let headers_file = tempfile::NamedTempFile::new().unwrap();
+        let out = Command::new("curl")
+            .args(["-sS", "--max-time", "30", "--cacert"])
+            .arg(&self.ca)
+            .arg("-D")
+            .arg(headers_file.path())
+            .args(["-w", "\n%{http_code}"])
+            .args(&self.args)
+            .arg(&self.url)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "curl failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, status) = text.rsplit_once('\n').unwrap();
+        Response {
+            status: status.trim().parse().unwrap(),
+            headers: std::fs::read_to_string(headers_file.path()).unwrap(),
+            body: body.to_owned(),
+        }
+    }
+}
