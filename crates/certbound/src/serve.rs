@@ -13,7 +13,7 @@ use certbound_core::secret::{self, Secret};
 use certbound_core::store::Store;
 use certbound_core::{AuthServer, OAuthSettings, OsRandom, SystemClock};
 use certbound_mtls::TrustAnchors;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use std::sync::Arc;
@@ -23,6 +23,8 @@ use tokio_rustls::TlsAcceptor;
 
 /// How long a client has to complete the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client has to send a request's headers (HTTP/1.1).
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Opens the configured store (creating the data directory when needed).
 pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
@@ -142,7 +144,13 @@ async fn accept_loop(
                 certificate,
             };
             let service = TowerToHyperService::new(app.layer(Extension(conn)));
-            if let Err(e) = auto::Builder::new(TokioExecutor::new())
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            // Slow-loris protection: a request's headers must arrive within the timeout.
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT);
+            if let Err(e) = builder
                 .serve_connection(TokioIo::new(stream), service)
                 .await
             {
