@@ -103,3 +103,20 @@ impl From<crate::store::StoreError> for OAuthError {
         }
     }
 }
+
+impl From<certbound_mtls::ForwardedError> for OAuthError {
+    /// A certificate forwarded by a trusted proxy that cannot be used: a repeated or oversized
+    /// header is a malformed request; an unparseable certificate fails client authentication.
+    fn from(e: certbound_mtls::ForwardedError) -> Self {
+        use certbound_mtls::ForwardedError as F;
+        match e {
+            F::Repeated => {
+                OAuthError::invalid_request("the client certificate header appears more than once")
+            }
+            F::TooLong => OAuthError::invalid_request("the client certificate header is too long"),
+            F::Unparseable | F::ChainTooLong => OAuthError::invalid_client(
+                "the forwarded client certificate could not be parsed (or its chain is too long)",
+            ),
+        }
+    }
+}

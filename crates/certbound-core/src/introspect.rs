@@ -2,10 +2,10 @@
 
 use crate::client_auth::{self, AuthContext};
 use crate::password;
-use crate::peer::PeerCertificate;
 use crate::request::IntrospectionRequest;
 use crate::{AuthServer, OAuthError};
 use certbound_mtls::Cnf;
+use certbound_mtls::PeerCertificate;
 use serde::Serialize;
 
 /// Who called the introspection endpoint.
@@ -51,7 +51,20 @@ pub struct IntrospectionResponse {
     pub iss: Option<String>,
     /// RFC 8705 §3.2: the certificate thumbprint the token is bound to.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cnf: Option<Cnf>,
+    pub cnf: Option<IntrospectionCnf>,
+}
+
+/// The `cnf` member of an introspection response (RFC 8705 §3.2), with WSO2's misnamed
+/// `x5t#SHA256` beside the correct member only when `[oauth.introspection] legacy_x5t_sha256`
+/// asks for it (for resource servers migrating from WSO2).
+#[derive(Debug, Serialize, PartialEq)]
+pub struct IntrospectionCnf {
+    /// RFC 8705 §3.1 confirmation.
+    #[serde(flatten)]
+    pub cnf: Cnf,
+    /// The same thumbprint under WSO2's member name.
+    #[serde(rename = "x5t#SHA256", skip_serializing_if = "Option::is_none")]
+    pub legacy_x5t_sha256: Option<String>,
 }
 
 /// RFC 7662 §2.1: the caller must be authorized. An admin user by HTTP Basic (as in the
@@ -120,7 +133,10 @@ pub async fn introspect(
         iat: Some(record.issued_at),
         nbf: Some(record.issued_at),
         iss: Some(server.settings.issuer.clone()),
-        cnf: record.cnf.as_ref().map(Cnf::from_thumbprint),
+        cnf: record.cnf.as_ref().map(|t| IntrospectionCnf {
+            cnf: Cnf::from_thumbprint(t),
+            legacy_x5t_sha256: server.settings.legacy_x5t_sha256.then(|| t.to_base64url()),
+        }),
     })
 }
 
@@ -128,6 +144,23 @@ pub async fn introspect(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn legacy_member_appears_only_when_asked() {
+        let t = certbound_mtls::Thumbprint::of_der(b"x");
+        let plain = IntrospectionCnf {
+            cnf: Cnf::from_thumbprint(&t),
+            legacy_x5t_sha256: None,
+        };
+        let json = serde_json::to_value(&plain).unwrap();
+        assert_eq!(json, serde_json::json!({ "x5t#S256": t.to_base64url() }));
+        let legacy = IntrospectionCnf {
+            cnf: Cnf::from_thumbprint(&t),
+            legacy_x5t_sha256: Some(t.to_base64url()),
+        };
+        let json = serde_json::to_value(&legacy).unwrap();
+        assert_eq!(json["x5t#SHA256"], json["x5t#S256"]);
+    }
 
     #[test]
     fn inactive_response_is_exactly_active_false() {

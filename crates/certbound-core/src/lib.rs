@@ -12,7 +12,6 @@ pub mod grant;
 pub mod introspect;
 pub mod model;
 pub mod password;
-pub mod peer;
 pub mod registration;
 pub mod request;
 pub mod scope;

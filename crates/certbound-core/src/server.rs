@@ -3,11 +3,11 @@
 
 use crate::client_auth::{self, AuthContext};
 use crate::introspect::{self, Caller, IntrospectionResponse};
-use crate::peer::PeerCertificate;
 use crate::request::{IntrospectionRequest, TokenRequest};
 use crate::store::Store;
 use crate::tokens::TokenResponse;
 use crate::{Clock, OAuthError, Random, grant};
+use certbound_mtls::PeerCertificate;
 use certbound_mtls::TrustAnchors;
 use std::sync::Arc;
 
@@ -20,6 +20,8 @@ pub struct OAuthSettings {
     pub access_token_lifetime: u64,
     /// Trust anchors for `tls_client_auth` clients.
     pub trust_anchors: Option<Arc<TrustAnchors>>,
+    /// Also emit WSO2's `x5t#SHA256` in introspection responses.
+    pub legacy_x5t_sha256: bool,
 }
 
 /// The server: storage, settings, time and randomness.

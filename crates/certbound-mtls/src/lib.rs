@@ -6,6 +6,8 @@
 //! * [`TrustAnchors`] and [`ClientCertificate::verify_chain`]: PKI validation (RFC 8705 §2.1).
 //! * [`SubjectMatch`] and [`ClientCertificate::matches`]: the registered identity
 //!   (RFC 8705 §2.1.2), including canonical [`DistinguishedName`] comparison (RFC 4514).
+//! * [`parse_forwarded`] and [`ProxyPolicy`]: certificates forwarded by a trusted
+//!   TLS-terminating proxy in a header, and the rules for believing them.
 //! * [`CertError`]: the single error type; it never carries certificate bytes.
 //!
 //! This crate must not read files, sockets or clocks: callers pass bytes, text and `now`.
@@ -17,7 +19,10 @@ mod der;
 mod dn;
 mod dn_parse;
 mod error;
+mod forwarded;
+mod peer;
 mod pem;
+mod proxy;
 mod subject_match;
 mod thumbprint;
 mod trust;
@@ -28,6 +33,9 @@ mod test_pki;
 pub use certificate::{ClientCertificate, SubjectAltName};
 pub use dn::DistinguishedName;
 pub use error::CertError;
+pub use forwarded::{ForwardedError, HeaderFormat, MAX_HEADER_LEN, parse_forwarded};
+pub use peer::PeerCertificate;
+pub use proxy::{Cidr, InvalidCidr, Presented, ProxyPolicy};
 pub use subject_match::SubjectMatch;
 pub use thumbprint::{Cnf, Thumbprint};
 pub use trust::TrustAnchors;

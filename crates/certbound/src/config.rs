@@ -3,6 +3,7 @@
 //! Every key is documented with its default in `certbound.example.toml`.
 
 use anyhow::{Context, Result, bail};
+use certbound_mtls::{Cidr, HeaderFormat, ProxyPolicy};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -31,6 +32,7 @@ struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawServer {
     listen: Option<String>,
+    http_listen: Option<String>,
     data_dir: Option<PathBuf>,
     issuer: Option<String>,
     max_body_bytes: Option<usize>,
@@ -55,12 +57,25 @@ struct RawOAuth {
     access_token_lifetime: Option<u64>,
     #[serde(default)]
     mutualtls: RawMutualTls,
+    #[serde(default)]
+    introspection: RawIntrospection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIntrospection {
+    legacy_x5t_sha256: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawMutualTls {
     trusted_ca_file: Option<PathBuf>,
+    client_certificate_header: Option<String>,
+    client_certificate_header_format: Option<HeaderFormat>,
+    client_certificate_chain_header: Option<String>,
+    trusted_proxies: Option<Vec<String>>,
+    max_chain_length: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -88,6 +103,12 @@ pub enum TlsSource {
 pub struct Config {
     /// Listen address of the HTTPS listener.
     pub listen: SocketAddr,
+    /// Optional plain-HTTP listener for a TLS-terminating proxy in front.
+    pub http_listen: Option<SocketAddr>,
+    /// Client certificates forwarded by trusted proxies, when configured.
+    pub proxy: Option<ProxyPolicy>,
+    /// Emit WSO2's `x5t#SHA256` beside `x5t#S256` in introspection (compatibility).
+    pub legacy_x5t_sha256: bool,
     /// Data directory (database, development TLS, first admin password).
     pub data_dir: PathBuf,
     /// Issuer; when unset, `https://localhost:<port>/oauth2/token`.
@@ -148,6 +169,19 @@ impl Config {
         let listen: SocketAddr = listen.parse().with_context(|| {
             format!("server.listen {listen:?} is not an address like 127.0.0.1:9443 or [::1]:9443")
         })?;
+        let http_listen = raw
+            .server
+            .http_listen
+            .map(|a| {
+                a.parse::<SocketAddr>().with_context(|| {
+                    format!("server.http_listen {a:?} is not an address like 127.0.0.1:8080")
+                })
+            })
+            .transpose()?;
+        let proxy = proxy_policy(
+            raw.oauth.mutualtls.client_certificate_header.clone(),
+            &raw.oauth.mutualtls,
+        )?;
         let data_dir = flags
             .data_dir
             .clone()
@@ -183,6 +217,9 @@ impl Config {
         }
         Ok(Config {
             listen,
+            http_listen,
+            proxy,
+            legacy_x5t_sha256: raw.oauth.introspection.legacy_x5t_sha256.unwrap_or(false),
             data_dir,
             issuer,
             max_body_bytes,
@@ -202,6 +239,75 @@ impl Config {
             .clone()
             .unwrap_or_else(|| format!("https://localhost:{port}/oauth2/token"))
     }
+}
+
+/// Validates the `[oauth.mutualtls]` proxy-header keys (RFC 8705 deployments behind a
+/// TLS-terminating proxy). A header without trusted proxies is refused: it would either be
+/// believed from anyone (the Keycloak #35861 mistake) or from no one.
+fn proxy_policy(header: Option<String>, raw: &RawMutualTls) -> Result<Option<ProxyPolicy>> {
+    let trusted = raw.trusted_proxies.clone().unwrap_or_default();
+    let Some(header) = header else {
+        if !trusted.is_empty() || raw.client_certificate_chain_header.is_some() {
+            bail!(
+                "oauth.mutualtls.trusted_proxies is set but client_certificate_header is not: name the header your proxy puts the client certificate in"
+            );
+        }
+        return Ok(None);
+    };
+    let header = header_name(&header, "client_certificate_header")?;
+    if trusted.is_empty() {
+        bail!(
+            "oauth.mutualtls.client_certificate_header is set but trusted_proxies is empty: certbound believes the header only from the proxies listed there. Add the address of your TLS-terminating proxy, e.g. trusted_proxies = [\"127.0.0.1/32\", \"::1/128\"]"
+        );
+    }
+    let trusted = trusted
+        .iter()
+        .map(|c| {
+            c.parse::<Cidr>()
+                .map_err(|e| anyhow::anyhow!("oauth.mutualtls.trusted_proxies: {e}"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let chain_header = match &raw.client_certificate_chain_header {
+        Some(h) => Some(header_name(h, "client_certificate_chain_header")?),
+        None if header == "client-cert" => Some("client-cert-chain".to_owned()),
+        None => None,
+    };
+    let max_chain = raw.max_chain_length.unwrap_or(5);
+    if !(1..=16).contains(&max_chain) {
+        bail!("oauth.mutualtls.max_chain_length must be between 1 and 16");
+    }
+    Ok(Some(ProxyPolicy {
+        header,
+        chain_header,
+        format: raw.client_certificate_header_format.unwrap_or_default(),
+        trusted,
+        max_chain,
+    }))
+}
+
+/// A lower-cased HTTP header name that is not one the protocol itself uses.
+fn header_name(name: &str, key: &str) -> Result<String> {
+    let lower = name.trim().to_ascii_lowercase();
+    let token = !lower.is_empty()
+        && lower
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    if !token {
+        bail!("oauth.mutualtls.{key} {name:?} is not a valid HTTP header name");
+    }
+    if [
+        "authorization",
+        "content-type",
+        "content-length",
+        "host",
+        "cookie",
+        "transfer-encoding",
+    ]
+    .contains(&lower.as_str())
+    {
+        bail!("oauth.mutualtls.{key} cannot be {lower:?}: that header has another meaning");
+    }
+    Ok(lower)
 }
 
 #[cfg(test)]
@@ -262,6 +368,44 @@ mod tests {
         assert!(e.to_string().contains("server.listen"));
         let e = load("[tls]\ncert_file = \"a.pem\"\n", &[], Overrides::default()).unwrap_err();
         assert!(e.to_string().contains("tls.key_file"));
+    }
+
+    #[test]
+    fn proxy_header_needs_trusted_proxies() {
+        let e = load(
+            "[oauth.mutualtls]\nclient_certificate_header = \"x-wso2-mtls-cert\"\n",
+            &[],
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("trusted_proxies is empty"), "{e}");
+        let ok = "[oauth.mutualtls]\nclient_certificate_header = \"X-WSO2-MTLS-Cert\"\ntrusted_proxies = [\"127.0.0.1/32\", \"::1/128\"]\n";
+        let c = load(ok, &[], Overrides::default()).unwrap();
+        let p = c.proxy.unwrap();
+        assert_eq!(p.header, "x-wso2-mtls-cert");
+        assert_eq!(p.format, HeaderFormat::Auto);
+        assert!(p.is_trusted("::1".parse().unwrap()));
+        assert!(!p.is_trusted("127.0.0.2".parse().unwrap()));
+        let e = load(
+            "[oauth.mutualtls]\ntrusted_proxies = [\"127.0.0.1\"]\n",
+            &[],
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("client_certificate_header is not"));
+        let bad = "[oauth.mutualtls]\nclient_certificate_header = \"x\"\ntrusted_proxies = [\"10.0.0.0/99\"]\n";
+        assert!(
+            load(bad, &[], Overrides::default())
+                .unwrap_err()
+                .to_string()
+                .contains("trusted_proxies")
+        );
+        let bad = "[oauth.mutualtls]\nclient_certificate_header = \"bad header\"\ntrusted_proxies = [\"10.0.0.1\"]\n";
+        assert!(load(bad, &[], Overrides::default()).is_err());
+        let fmt = "[oauth.mutualtls]\nclient_certificate_header = \"client-cert\"\nclient_certificate_header_format = \"rfc9440\"\ntrusted_proxies = [\"10.0.0.1\"]\n";
+        let p = load(fmt, &[], Overrides::default()).unwrap().proxy.unwrap();
+        assert_eq!(p.format, HeaderFormat::Rfc9440);
+        assert_eq!(p.chain_header.as_deref(), Some("client-cert-chain"));
     }
 
     #[test]

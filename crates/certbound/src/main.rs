@@ -6,6 +6,7 @@ mod config;
 mod devtls;
 mod fsutil;
 mod http;
+mod listener;
 mod serve;
 mod tls;
 

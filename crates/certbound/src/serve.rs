@@ -4,27 +4,17 @@
 use crate::config::{Config, TlsSource};
 use crate::devtls::DevTls;
 use crate::fsutil::{create_private_dir, write_private};
-use crate::http::{self, AppState, ConnectionInfo};
-use crate::tls;
+use crate::http::{self, AppState};
+use crate::{listener, tls};
 use anyhow::{Context, Result};
-use axum::Extension;
 use certbound_core::registration::build_user;
 use certbound_core::secret::{self, Secret};
 use certbound_core::store::Store;
 use certbound_core::{AuthServer, OAuthSettings, OsRandom, SystemClock};
 use certbound_mtls::TrustAnchors;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::service::TowerToHyperService;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
-
-/// How long a client has to complete the TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a client has to send a request's headers (HTTP/1.1).
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Opens the configured store (creating the data directory when needed).
 pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
@@ -89,93 +79,34 @@ pub async fn run(config: Config) -> Result<()> {
             issuer: issuer.clone(),
             access_token_lifetime: config.access_token_lifetime,
             trust_anchors,
+            legacy_x5t_sha256: config.legacy_x5t_sha256,
         },
         clock: Arc::new(SystemClock),
         random: Arc::new(OsRandom),
     };
+    let http_listener = match config.http_listen {
+        Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| {
+            format!("cannot listen on server.http_listen {addr}: is another server using it?")
+        })?),
+        None => None,
+    };
     let app = http::router(AppState {
         server: Arc::new(server),
         max_body_bytes: config.max_body_bytes,
+        proxy: config.proxy.clone().map(Arc::new),
     });
     println!("issuer: {issuer}");
+    if let Some(l) = &http_listener {
+        let addr = l.local_addr()?;
+        println!("listening on http://{addr} (plain HTTP, for a TLS-terminating proxy)");
+        if config.proxy.is_none() {
+            tracing::warn!(%addr, "plain HTTP listener without [oauth.mutualtls] client_certificate_header: clients behind it cannot use mutual TLS");
+        }
+    }
     println!("listening on https://{local}");
     tracing::info!(%local, %issuer, "certbound started");
-    accept_loop(listener, TlsAcceptor::from(tls_config), app).await
-}
-
-async fn accept_loop(
-    listener: TcpListener,
-    acceptor: TlsAcceptor,
-    app: axum::Router,
-) -> Result<()> {
-    let shutdown = shutdown_signal();
-    tokio::pin!(shutdown);
-    loop {
-        let (tcp, peer_addr) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => {
-                tracing::info!("shutting down");
-                return Ok(());
-            }
-        };
-        let acceptor = acceptor.clone();
-        let app = app.clone();
-        tokio::spawn(async move {
-            let _ = tcp.set_nodelay(true);
-            let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => {
-                    tracing::debug!(%peer_addr, error = %e, "TLS handshake failed");
-                    return;
-                }
-                Err(_) => return,
-            };
-            let certificate =
-                tls::peer_certificate(stream.get_ref().1.peer_certificates()).map(Arc::new);
-            let conn = ConnectionInfo {
-                peer_addr,
-                certificate,
-            };
-            let service = TowerToHyperService::new(app.layer(Extension(conn)));
-            let mut builder = auto::Builder::new(TokioExecutor::new());
-            // Slow-loris protection: a request's headers must arrive within the timeout.
-            builder
-                .http1()
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_READ_TIMEOUT);
-            if let Err(e) = builder
-                .serve_connection(TokioIo::new(stream), service)
-                .await
-            {
-                tracing::debug!(%peer_addr, error = %e, "connection ended with an error");
-            }
-        });
-    }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    listener::run(listener, TlsAcceptor::from(tls_config), http_listener, app).await;
+    Ok(())
 }
 
 /// On first start with no users, creates `admin` with `CERTBOUND_ADMIN_PASSWORD` or a random

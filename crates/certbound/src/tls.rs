@@ -4,8 +4,8 @@
 //! rustls `danger` APIs stay in this module (DESIGN rule 11).
 
 use anyhow::{Context, Result, anyhow};
-use certbound_core::peer::PeerCertificate;
 use certbound_mtls::ClientCertificate;
+use certbound_mtls::PeerCertificate;
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;

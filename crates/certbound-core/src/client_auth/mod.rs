@@ -13,10 +13,10 @@ mod tls_client_auth;
 
 use crate::OAuthError;
 use crate::model::{Client, ClientAuthMethod};
-use crate::peer::PeerCertificate;
 use crate::request::ClientCredentialsInput;
 use crate::secret::Secret;
 use crate::store::ClientStore;
+use certbound_mtls::PeerCertificate;
 use certbound_mtls::{ClientCertificate, Thumbprint, TrustAnchors};
 
 /// What client authentication needs besides the request.

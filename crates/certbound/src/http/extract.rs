@@ -1,12 +1,13 @@
 //! Extracting typed inputs from HTTP requests: the connection's peer certificate, the Basic
 //! header, and a size-limited form body.
 
-use super::ApiError;
+use super::{ApiError, AppState};
 use axum::body::Body;
 use axum::http::{HeaderMap, header};
 use certbound_core::OAuthError;
-use certbound_core::peer::PeerCertificate;
+
 use certbound_core::request::{BasicCredentials, Form};
+use certbound_mtls::{PeerCertificate, Presented, ProxyPolicy};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -74,15 +75,79 @@ pub(super) async fn read_limited(mut body: Body, limit: usize) -> Result<Vec<u8>
     Ok(buf)
 }
 
-/// The form body and Basic credentials of a token-endpoint-style request. The body is read
-/// before anything is validated, so every error reaches the client as a response.
-pub async fn form_and_basic(
+/// What a token-endpoint-style request carries: its form, its Basic credentials, and the
+/// client certificate it presents.
+pub struct ParsedRequest {
+    /// The form body.
+    pub form: Form,
+    /// `Authorization: Basic`, if sent.
+    pub basic: Option<BasicCredentials>,
+    /// The presented certificate (TLS, or forwarded by a trusted proxy).
+    pub certificate: Option<Arc<PeerCertificate>>,
+}
+
+/// Parses a form-encoded request. The body is read before anything is validated, so every
+/// error reaches the client as a response.
+pub async fn parse_request(
+    state: &AppState,
+    conn: &ConnectionInfo,
     headers: &HeaderMap,
     body: Body,
-    limit: usize,
-) -> Result<(Form, Option<BasicCredentials>), ApiError> {
-    let form = form(headers, body, limit).await?;
-    Ok((form, basic(headers)?))
+) -> Result<ParsedRequest, ApiError> {
+    let form = form(headers, body, state.max_body_bytes).await?;
+    let certificate = presented_certificate(state.proxy.as_deref(), conn, headers)?;
+    Ok(ParsedRequest {
+        form,
+        basic: basic(headers)?,
+        certificate,
+    })
+}
+
+/// The certificate a request presents: the connection's, or — from a trusted proxy only —
+/// the one in the configured header (DESIGN: never both, never from anyone else).
+fn presented_certificate(
+    proxy: Option<&ProxyPolicy>,
+    conn: &ConnectionInfo,
+    headers: &HeaderMap,
+) -> Result<Option<Arc<PeerCertificate>>, ApiError> {
+    let Some(policy) = proxy else {
+        return Ok(conn.certificate.clone());
+    };
+    let values = |name: &str| {
+        headers
+            .get_all(name)
+            .iter()
+            .map(|v| v.as_bytes())
+            .collect::<Vec<_>>()
+    };
+    let cert_values = values(&policy.header);
+    let chain_values = policy
+        .chain_header
+        .as_deref()
+        .map(values)
+        .unwrap_or_default();
+    match policy
+        .select(conn.peer_addr.ip(), &cert_values, &chain_values)
+        .map_err(OAuthError::from)?
+    {
+        Presented::Tls => Ok(conn.certificate.clone()),
+        Presented::IgnoredHeader => {
+            tracing::warn!(
+                peer = %conn.peer_addr,
+                header = %policy.header,
+                "ignoring a client certificate header from a peer that is not in trusted_proxies"
+            );
+            Ok(conn.certificate.clone())
+        }
+        Presented::Forwarded(certificate) => {
+            tracing::debug!(
+                peer = %conn.peer_addr,
+                x5t = ?certificate.as_ref().map(|c| c.thumbprint().to_base64url()),
+                "client certificate forwarded by a trusted proxy"
+            );
+            Ok(certificate.map(Arc::new))
+        }
+    }
 }
 
 /// The Basic credentials of the `Authorization` header, if any.

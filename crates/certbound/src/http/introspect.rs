@@ -30,11 +30,11 @@ async fn respond(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let (form, basic) = extract::form_and_basic(&headers, body, state.max_body_bytes).await?;
-    let request = IntrospectionRequest::parse(form, basic)?;
+    let parsed = extract::parse_request(&state, &conn, &headers, body).await?;
+    let request = IntrospectionRequest::parse(parsed.form, parsed.basic)?;
     let (caller, response) = state
         .server
-        .introspect(request, conn.certificate.as_deref())
+        .introspect(request, parsed.certificate.as_deref())
         .await?;
     tracing::debug!(?caller, active = response.active, "introspection");
     Ok(no_store(Json(response).into_response()))

@@ -12,6 +12,7 @@ pub use extract::ConnectionInfo;
 use axum::Router;
 use axum::routing::post;
 use certbound_core::AuthServer;
+use certbound_mtls::ProxyPolicy;
 use std::sync::Arc;
 
 /// State shared by all handlers.
@@ -21,6 +22,8 @@ pub struct AppState {
     pub server: Arc<AuthServer>,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// Certificates forwarded by trusted proxies, when configured.
+    pub proxy: Option<Arc<ProxyPolicy>>,
 }
 
 /// Builds the router with every endpoint.

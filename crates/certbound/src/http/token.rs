@@ -30,11 +30,11 @@ async fn respond(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let (form, basic) = extract::form_and_basic(&headers, body, state.max_body_bytes).await?;
-    let request = TokenRequest::parse(form, basic)?;
+    let parsed = extract::parse_request(&state, &conn, &headers, body).await?;
+    let request = TokenRequest::parse(parsed.form, parsed.basic)?;
     let response = state
         .server
-        .token(request, conn.certificate.as_deref())
+        .token(request, parsed.certificate.as_deref())
         .await?;
     Ok(no_store(Json(response).into_response()))
 }

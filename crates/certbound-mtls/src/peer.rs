@@ -1,9 +1,9 @@
-//! The client certificate presented on a request, as the TLS layer (or, later, a trusted
-//! proxy's header) delivered it: the leaf and any intermediates the client sent.
+//! The client certificate presented on a request, as the TLS layer or a trusted proxy's header
+//! delivered it: the leaf and any intermediates sent with it.
 
-use certbound_mtls::{ClientCertificate, Thumbprint};
+use crate::{ClientCertificate, Thumbprint};
 
-/// A peer certificate chain, parsed at accept time (DESIGN rule 11).
+/// A presented certificate chain, parsed once per connection or request.
 #[derive(Debug, Clone)]
 pub struct PeerCertificate {
     /// The client's own certificate.
