@@ -119,8 +119,11 @@ where
 }
 
 async fn shutdown_signal() {
+    // A signal handler that cannot be installed must not look like a signal: wait forever.
     let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
     };
     #[cfg(unix)]
     let term = async {

@@ -15,6 +15,8 @@ pub struct Server {
     pub dir: tempfile::TempDir,
     pub port: u16,
     pub issuer: String,
+    /// The plain-HTTP listener's port, when `server.http_listen` is configured.
+    pub http_port: Option<u16>,
     /// What the server printed on standard output before it was ready.
     pub stdout: Vec<String>,
 }
@@ -73,7 +75,8 @@ impl Server {
                 let _ = tx.send(line);
             }
         });
-        let (mut port, mut issuer, mut stdout_lines) = (None, None, Vec::new());
+        let (mut port, mut issuer, mut http_port, mut stdout_lines) =
+            (None, None, None, Vec::new());
         while port.is_none() {
             let line = rx
                 .recv_timeout(Duration::from_secs(60))
@@ -86,6 +89,9 @@ impl Server {
             if let Some(rest) = line.strip_prefix("listening on https://127.0.0.1:") {
                 port = Some(rest.trim().parse().unwrap());
             }
+            if let Some(rest) = line.strip_prefix("listening on http://127.0.0.1:") {
+                http_port = rest.split_whitespace().next().and_then(|p| p.parse().ok());
+            }
             if let Some(rest) = line.strip_prefix("issuer: ") {
                 issuer = Some(rest.trim().to_owned());
             }
@@ -95,6 +101,7 @@ impl Server {
             dir,
             port: port.unwrap(),
             issuer: issuer.unwrap(),
+            http_port,
             stdout: stdout_lines,
         }
     }
@@ -164,10 +171,16 @@ impl Server {
 
     /// A request builder for this server.
     pub fn post(&self, path: &str) -> Request {
+        self.request_to(self.url(path))
+    }
+
+    /// A request builder for any URL (e.g. a proxy in front), trusting this server's dev CA.
+    pub fn request_to(&self, url: String) -> Request {
         Request {
-            url: self.url(path),
+            url,
             ca: self.ca(),
             args: Vec::new(),
+            log: self.path().join("server.log"),
         }
     }
 
@@ -208,6 +221,8 @@ pub struct Request {
     url: String,
     ca: PathBuf,
     args: Vec<String>,
+    /// The server's log, shown when curl cannot talk to it.
+    log: PathBuf,
 }
 
 /// What came back.
@@ -287,8 +302,9 @@ impl Request {
             .unwrap();
         assert!(
             out.status.success(),
-            "curl failed: {}",
-            String::from_utf8_lossy(&out.stderr)
+            "curl failed: {}\nserver log:\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(&self.log).unwrap_or_default()
         );
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         let (body, status) = text.rsplit_once('\n').unwrap();

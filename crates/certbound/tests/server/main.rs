@@ -12,3 +12,4 @@ mod client_auth_secret;
 mod introspection;
 mod malformed;
 mod operations;
+mod proxy;
