@@ -1,7 +1,6 @@
 //! Token introspection (RFC 7662) with the RFC 8705 §3.2 `cnf` member.
 
 use crate::client_auth::{self, AuthContext};
-use crate::password;
 use crate::request::IntrospectionRequest;
 use crate::{AuthServer, OAuthError};
 use certbound_mtls::Cnf;
@@ -69,7 +68,9 @@ pub struct IntrospectionCnf {
 
 /// RFC 7662 §2.1: the caller must be authorized. An admin user by HTTP Basic (as in the
 /// reference), or a client flagged as allowed to introspect, authenticated like at the token
-/// endpoint.
+/// endpoint. A Basic username that is not a user is tried as a client; an unknown user costs
+/// the same Argon2 time as a wrong password, and every credential failure gets the same
+/// answer, so usernames cannot be probed.
 pub async fn authenticate_caller(
     server: &AuthServer,
     request: &IntrospectionRequest,
@@ -79,14 +80,25 @@ pub async fn authenticate_caller(
     let denied = || OAuthError::invalid_client("the caller is not allowed to introspect tokens");
     if let Some(basic) = &request.credentials.basic
         && request.credentials.client_id.is_none()
-        && let Some(user) = server.store.find_user(&basic.username).await?
     {
-        return if password::verify(&user.password_hash, &basic.password) && user.is_admin {
-            Ok(Caller::Admin(user.username))
-        } else {
-            tracing::info!("introspection: user authentication failed");
-            Err(denied())
-        };
+        match server.store.find_user(&basic.username).await? {
+            Some(user) => {
+                if !server
+                    .passwords
+                    .verify(&user.password_hash, &basic.password, now)
+                    .await
+                {
+                    tracing::info!("introspection: user authentication failed");
+                    return Err(client_auth::failed());
+                }
+                return if user.is_admin {
+                    Ok(Caller::Admin(user.username))
+                } else {
+                    Err(denied())
+                };
+            }
+            None => server.passwords.burn(&basic.password).await,
+        }
     }
     let ctx = AuthContext {
         trust_anchors: server.settings.trust_anchors.as_deref(),
@@ -144,6 +156,116 @@ pub async fn introspect(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::model::{AccessTokenRecord, ClientAuthMethod, GrantType};
+    use crate::registration::{ClientSpec, build_client, build_user};
+    use crate::request::{BasicCredentials, ClientCredentialsInput};
+    use crate::secret::Secret;
+    use crate::testing;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn request(token: &str, user: &str, password: &str) -> IntrospectionRequest {
+        IntrospectionRequest {
+            token: Secret::new(token),
+            credentials: ClientCredentialsInput {
+                basic: Some(BasicCredentials {
+                    username: user.into(),
+                    password: Secret::new(password),
+                }),
+                ..Default::default()
+            },
+        }
+    }
+
+    async fn seeded() -> (AuthServer, std::sync::Arc<testing::FixedClock>) {
+        let (server, clock) = testing::server(NOW);
+        let admin =
+            build_user("admin", &Secret::new("admin"), true, &crate::OsRandom, NOW).unwrap();
+        server.store.insert_user(&admin).await.unwrap();
+        let alice =
+            build_user("alice", &Secret::new("alice"), false, &crate::OsRandom, NOW).unwrap();
+        server.store.insert_user(&alice).await.unwrap();
+        let spec = ClientSpec {
+            name: "c".into(),
+            auth_method: ClientAuthMethod::ClientSecretBasic,
+            certificates: vec![],
+            subject: None,
+            grant_types: vec![GrantType::ClientCredentials],
+            scopes: vec![],
+            bound_tokens: false,
+            access_token_lifetime: None,
+            can_introspect: false,
+        };
+        let (client, _) = build_client(spec, &crate::OsRandom, NOW).unwrap();
+        server.store.insert_client(&client).await.unwrap();
+        let record = AccessTokenRecord {
+            hash: Secret::new("tok").hash(),
+            client_id: client.client_id,
+            subject: None,
+            scope: "default".into(),
+            issued_at: NOW,
+            expires_at: NOW + 60,
+            cnf: None,
+            revoked: false,
+        };
+        server.store.insert_access_token(&record).await.unwrap();
+        (server, clock)
+    }
+
+    #[tokio::test]
+    async fn tokens_expire_exactly_at_exp_without_sleeping() {
+        let (server, clock) = seeded().await;
+        let (_, r) = server
+            .introspect(request("tok", "admin", "admin"), None)
+            .await
+            .unwrap();
+        assert!(r.active);
+        assert_eq!(
+            (r.iat, r.exp, r.nbf),
+            (Some(NOW), Some(NOW + 60), Some(NOW))
+        );
+        clock.set(NOW + 59);
+        assert!(
+            server
+                .introspect(request("tok", "admin", "admin"), None)
+                .await
+                .unwrap()
+                .1
+                .active
+        );
+        clock.set(NOW + 60);
+        let (_, r) = server
+            .introspect(request("tok", "admin", "admin"), None)
+            .await
+            .unwrap();
+        assert_eq!(r, IntrospectionResponse::default());
+        let (_, r) = server
+            .introspect(request("other", "admin", "admin"), None)
+            .await
+            .unwrap();
+        assert_eq!(r, IntrospectionResponse::default());
+    }
+
+    #[tokio::test]
+    async fn unknown_users_and_wrong_passwords_are_indistinguishable() {
+        let (server, _) = seeded().await;
+        let wrong = server
+            .introspect(request("tok", "admin", "nope"), None)
+            .await
+            .unwrap_err();
+        let unknown = server
+            .introspect(request("tok", "nobody", "nope"), None)
+            .await
+            .unwrap_err();
+        assert_eq!(wrong, unknown);
+        assert_eq!(wrong.code, crate::ErrorCode::InvalidClient);
+        // A correct non-admin user is told it may not introspect.
+        let plain = server
+            .introspect(request("tok", "alice", "alice"), None)
+            .await
+            .unwrap_err();
+        assert!(plain.description.contains("not allowed"));
+    }
 
     #[test]
     fn legacy_member_appears_only_when_asked() {

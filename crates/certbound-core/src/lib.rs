@@ -20,6 +20,9 @@ pub mod server;
 pub mod store;
 pub mod tokens;
 
+#[cfg(test)]
+mod testing;
+
 pub use clock::{Clock, OsRandom, Random, SystemClock};
 pub use error::{ErrorCode, OAuthError};
 pub use server::{AuthServer, OAuthSettings};

@@ -5,8 +5,6 @@ use crate::model::{Client, ClientAuthMethod, GrantType, RegisteredCertificate, U
 use crate::scope::Scope;
 use crate::secret::{self, Secret};
 use crate::{Random, password};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use certbound_mtls::{ClientCertificate, SubjectMatch};
 
 /// A field that failed validation, and why.
@@ -57,10 +55,8 @@ pub fn build_client(
         .auth_method
         .uses_secret()
         .then(|| secret::generate(random));
-    let mut id = [0u8; 18];
-    random.fill(&mut id);
     let client = Client {
-        client_id: URL_SAFE_NO_PAD.encode(id),
+        client_id: client_id(random),
         name: spec.name,
         auth_method: spec.auth_method,
         secret_hash: secret.as_ref().map(Secret::hash),
@@ -78,6 +74,24 @@ pub fn build_client(
         created_at: now,
     };
     Ok((client, secret))
+}
+
+/// A new client_id: 24 characters of `[A-Za-z0-9]` (142 bits), so it never starts with `-`
+/// (which command lines would take for an option) and needs no escaping anywhere.
+fn client_id(random: &dyn Random) -> String {
+    const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut id = String::with_capacity(24);
+    while id.len() < 24 {
+        let mut bytes = [0u8; 32];
+        random.fill(&mut bytes);
+        // Rejection sampling keeps the distribution uniform: 248 = 4 * 62.
+        for b in bytes.into_iter().filter(|b| *b < 248) {
+            if id.len() < 24 {
+                id.push(char::from(ALPHABET[usize::from(b % 62)]));
+            }
+        }
+    }
+    id
 }
 
 fn validate(spec: &ClientSpec) -> Result<(), FieldError> {
@@ -123,15 +137,20 @@ fn validate(spec: &ClientSpec) -> Result<(), FieldError> {
     if spec.grant_types.is_empty() {
         return Err(field("grant_types", "at least one grant type is required"));
     }
-    if let Some(g) = spec
+    if spec
         .grant_types
         .iter()
-        .find(|g| !GrantType::SUPPORTED.contains(g))
+        .any(|g| !GrantType::SUPPORTED.contains(g))
     {
-        let _ = g;
         return Err(field(
             "grant_types",
             "only client_credentials is supported by this version",
+        ));
+    }
+    if spec.auth_method == ClientAuthMethod::None && spec.can_introspect {
+        return Err(field(
+            "introspection",
+            "a public client (auth method none) cannot be allowed to introspect tokens",
         ));
     }
     if spec.auth_method == ClientAuthMethod::None
@@ -223,6 +242,7 @@ mod tests {
         assert_eq!(client.secret_hash, Some(secret.hash()));
         assert!(!format!("{client:?}").contains(secret.expose()));
         assert_eq!(client.client_id.len(), 24);
+        assert!(client.client_id.bytes().all(|b| b.is_ascii_alphanumeric()));
     }
 
     #[test]
@@ -239,6 +259,14 @@ mod tests {
         assert_eq!(e.field, "certificates");
         let e = build_client(spec(ClientAuthMethod::None), &crate::OsRandom, 0).unwrap_err();
         assert_eq!(e.field, "grant_types");
+    }
+
+    #[test]
+    fn public_clients_cannot_introspect() {
+        let mut s = spec(ClientAuthMethod::None);
+        s.grant_types = vec![];
+        s.can_introspect = true;
+        assert!(build_client(s, &crate::OsRandom, 0).is_err());
     }
 
     #[test]

@@ -21,7 +21,15 @@ impl Form {
     /// Values must be valid UTF-8 without control characters.
     pub fn parse(body: &[u8]) -> Result<Form, OAuthError> {
         let mut map = HashMap::new();
+        let mut seen = std::collections::HashSet::new();
         for (k, v) in form_pairs(body)? {
+            // Repetition is checked before empty values are dropped, so
+            // `grant_type=&grant_type=x` is refused too.
+            if !seen.insert(k.clone()) {
+                return Err(OAuthError::invalid_request(
+                    "a request parameter is included more than once",
+                ));
+            }
             if v.is_empty() {
                 continue;
             }
@@ -35,11 +43,7 @@ impl Form {
                     "a request parameter contains control characters",
                 ));
             }
-            if map.insert(k, v).is_some() {
-                return Err(OAuthError::invalid_request(
-                    "a request parameter is included more than once",
-                ));
-            }
+            map.insert(k, v);
         }
         Ok(Form(map))
     }
@@ -249,6 +253,8 @@ mod tests {
 
     #[test]
     fn form_rejects_repeated_parameters() {
+        let e = Form::parse(b"grant_type=&grant_type=client_credentials").unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidRequest, "an empty repeat counts");
         let e = Form::parse(b"grant_type=client_credentials&grant_type=client_credentials")
             .unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidRequest);

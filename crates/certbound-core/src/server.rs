@@ -3,6 +3,7 @@
 
 use crate::client_auth::{self, AuthContext};
 use crate::introspect::{self, Caller, IntrospectionResponse};
+use crate::password::PasswordVerifier;
 use crate::request::{IntrospectionRequest, TokenRequest};
 use crate::store::Store;
 use crate::tokens::TokenResponse;
@@ -27,6 +28,8 @@ pub struct OAuthSettings {
 /// The server: storage, settings, time and randomness.
 #[derive(Clone)]
 pub struct AuthServer {
+    /// Password verification (Argon2id off the async threads, with a short success cache).
+    pub passwords: Arc<PasswordVerifier>,
     /// Storage backend.
     pub store: Arc<dyn Store>,
     /// Settings.
@@ -38,6 +41,19 @@ pub struct AuthServer {
 }
 
 impl AuthServer {
+    /// A server with the system clock and the OS random number generator.
+    pub fn new(store: Arc<dyn Store>, settings: OAuthSettings) -> Self {
+        AuthServer {
+            store,
+            settings,
+            clock: Arc::new(crate::SystemClock),
+            random: Arc::new(crate::OsRandom),
+            passwords: Arc::new(PasswordVerifier::new(
+                std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+            )),
+        }
+    }
+
     /// RFC 6749 §3.2: the token endpoint.
     pub async fn token(
         &self,

@@ -50,6 +50,7 @@ pub enum ClientCommand {
     /// Show one client.
     Show {
         /// The client_id.
+        #[arg(allow_hyphen_values = true)]
         id: String,
         /// Print JSON.
         #[arg(long)]
@@ -58,6 +59,7 @@ pub enum ClientCommand {
     /// Delete a client and every token issued to it.
     Delete {
         /// The client_id.
+        #[arg(allow_hyphen_values = true)]
         id: String,
         /// Print JSON.
         #[arg(long)]

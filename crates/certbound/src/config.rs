@@ -103,6 +103,9 @@ pub enum TlsSource {
 pub struct Config {
     /// Listen address of the HTTPS listener.
     pub listen: SocketAddr,
+    /// True when `listen` is the default: then `[::1]` on the same port is bound too, so
+    /// `https://localhost:9443` works whichever loopback address a client tries first.
+    pub listen_is_default: bool,
     /// Optional plain-HTTP listener for a TLS-terminating proxy in front.
     pub http_listen: Option<SocketAddr>,
     /// Client certificates forwarded by trusted proxies, when configured.
@@ -164,8 +167,9 @@ impl Config {
             .listen
             .clone()
             .or_else(|| env("CERTBOUND_LISTEN"))
-            .or(raw.server.listen)
-            .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+            .or(raw.server.listen);
+        let listen_is_default = listen.is_none();
+        let listen = listen.unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
         let listen: SocketAddr = listen.parse().with_context(|| {
             format!("server.listen {listen:?} is not an address like 127.0.0.1:9443 or [::1]:9443")
         })?;
@@ -217,6 +221,7 @@ impl Config {
         }
         Ok(Config {
             listen,
+            listen_is_default,
             http_listen,
             proxy,
             legacy_x5t_sha256: raw.oauth.introspection.legacy_x5t_sha256.unwrap_or(false),

@@ -21,20 +21,24 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a client has to send a request's headers (HTTP/1.1).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Serves `https` (and `http`, if given) until SIGINT or SIGTERM.
+/// Serves the `https` listeners (and `http`, if given) until SIGINT or SIGTERM.
 pub async fn run(
-    https: TcpListener,
+    https: Vec<TcpListener>,
     acceptor: TlsAcceptor,
     http: Option<TcpListener>,
     app: Router,
 ) {
     let (stop, stopped) = watch::channel(false);
-    let mut tasks = vec![tokio::spawn(accept_loop(
-        https,
-        Some(acceptor),
-        app.clone(),
-        stopped.clone(),
-    ))];
+    let mut tasks = Vec::new();
+    for listener in https {
+        let tls = Some(acceptor.clone());
+        tasks.push(tokio::spawn(accept_loop(
+            listener,
+            tls,
+            app.clone(),
+            stopped.clone(),
+        )));
+    }
     if let Some(http) = http {
         tasks.push(tokio::spawn(accept_loop(http, None, app, stopped)));
     }

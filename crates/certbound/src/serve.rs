@@ -72,18 +72,26 @@ pub async fn run(config: Config) -> Result<()> {
         )
     })?;
     let local = listener.local_addr()?;
+    let mut https = vec![listener];
+    if config.listen_is_default {
+        let v6 = std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, local.port()));
+        match TcpListener::bind(v6).await {
+            Ok(l) => https.push(l),
+            Err(e) => {
+                tracing::debug!(error = %e, "IPv6 loopback not available; listening on IPv4 only")
+            }
+        }
+    }
     let issuer = config.issuer_for(local.port());
-    let server = AuthServer {
+    let server = AuthServer::new(
         store,
-        settings: OAuthSettings {
+        OAuthSettings {
             issuer: issuer.clone(),
             access_token_lifetime: config.access_token_lifetime,
             trust_anchors,
             legacy_x5t_sha256: config.legacy_x5t_sha256,
         },
-        clock: Arc::new(SystemClock),
-        random: Arc::new(OsRandom),
-    };
+    );
     let http_listener = match config.http_listen {
         Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| {
             format!("cannot listen on server.http_listen {addr}: is another server using it?")
@@ -105,7 +113,7 @@ pub async fn run(config: Config) -> Result<()> {
     }
     println!("listening on https://{local}");
     tracing::info!(%local, %issuer, "certbound started");
-    listener::run(listener, TlsAcceptor::from(tls_config), http_listener, app).await;
+    listener::run(https, TlsAcceptor::from(tls_config), http_listener, app).await;
     Ok(())
 }
 

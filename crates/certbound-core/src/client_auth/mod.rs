@@ -133,8 +133,12 @@ fn identify<'a>(
     Ok((client_id, presented))
 }
 
-/// The single message for a failed authentication, so callers cannot probe which part failed.
-fn failed() -> OAuthError {
+/// The message for a failed credential check: an unknown client_id, a wrong secret or password
+/// all read the same, so callers cannot probe which clients or users exist. (Problems with the
+/// client's own certificate — expired, untrusted, not registered — are described precisely:
+/// they reveal nothing a certificate holder does not already know, and they save operators
+/// hours.)
+pub(crate) fn failed() -> OAuthError {
     OAuthError::invalid_client("client authentication failed")
 }
 
@@ -177,3 +181,6 @@ fn check_secret(client: &Client, secret: &Secret) -> Result<(), OAuthError> {
         _ => Err(failed()),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -51,10 +51,8 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let code = self.error.code;
         let status = self.status.unwrap_or_else(|| status_of(code));
-        let body = json!({ "error": code.as_str(), "error_description": self.error.description });
-        let mut response = (status, Json(body)).into_response();
+        let mut response = json_error(status, code.as_str(), &self.error.description);
         let headers = response.headers_mut();
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if code == ErrorCode::InvalidClient {
             // RFC 6749 §5.2: 401 for invalid_client, with a challenge.
             headers.insert(
@@ -69,13 +67,29 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Unknown paths: a JSON 404 rather than an empty body. The body is drained first so HTTP/2
-/// clients get the response rather than a reset stream.
+/// Every error body certbound sends: `{"error", "error_description"}`, never cached.
+fn json_error(status: StatusCode, error: &str, description: &str) -> Response {
+    let body = json!({ "error": error, "error_description": description });
+    let mut response = (status, Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Unknown paths: a JSON 404. The body is drained first so HTTP/2 clients get the response
+/// rather than a reset stream.
 pub async fn not_found(body: axum::body::Body) -> Response {
     let _ = super::extract::read_limited(body, 0).await;
-    (
-        StatusCode::NOT_FOUND,
-        Json(json!({ "error": "not_found", "error_description": "no such endpoint" })),
+    json_error(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}
+
+/// A known path with the wrong method: a JSON 405.
+pub async fn method_not_allowed(body: axum::body::Body) -> Response {
+    let _ = super::extract::read_limited(body, 0).await;
+    json_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not accept this HTTP method",
     )
-        .into_response()
 }

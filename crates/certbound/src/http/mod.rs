@@ -32,5 +32,6 @@ pub fn router(state: AppState) -> Router {
         .route("/oauth2/token", post(token::handle))
         .route("/oauth2/introspect", post(introspect::handle))
         .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
 }

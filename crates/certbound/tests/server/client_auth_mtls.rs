@@ -182,13 +182,34 @@ fn tls_client_auth_by_subject_dn_matches_canonically() {
     let token = server.token_with_cert(&canonical, &id);
     let info = server.introspect(token["access_token"].as_str().unwrap());
     assert_eq!(info["cnf"]["x5t#S256"], id.thumbprint().as_str());
-    // The same DN in the other RDN order, with hex escaping, other case and spacing.
+    // Only the RDN order differs (as `openssl x509 -subject` prints it).
     let reordered = tls_client(
         &server,
         "--subject-dn",
-        r"c=gb, o=Acme\2C Inc., cn=Payments-Client",
+        r"C=GB,O=Acme\, Inc.,CN=payments-client",
     );
     server.token_with_cert(&reordered, &id);
+    // Only the escaping differs: a hex pair instead of a backslash-comma.
+    let hex = tls_client(
+        &server,
+        "--subject-dn",
+        r"CN=payments-client,O=Acme\2C Inc.,C=GB",
+    );
+    server.token_with_cert(&hex, &id);
+    // Only the escaping differs: a quoted value.
+    let quoted = tls_client(
+        &server,
+        "--subject-dn",
+        r#"CN=payments-client,O="Acme, Inc.",C=GB"#,
+    );
+    server.token_with_cert(&quoted, &id);
+    // Case and spacing (attribute values compare case-insensitively, RFC 4518).
+    let cased = tls_client(
+        &server,
+        "--subject-dn",
+        r"cn = Payments-Client , o=ACME\, INC., c=gb",
+    );
+    server.token_with_cert(&cased, &id);
     // A DN that really differs must not match; nor one with an extra RDN.
     let different = tls_client(
         &server,

@@ -48,32 +48,17 @@ fn the_reference_introspection_request_works_as_written() {
     );
 }
 
+/// Expiry itself is unit-tested with a fixed clock (certbound-core `introspect`); here the
+/// wire form of an inactive answer.
 #[test]
-fn unknown_and_expired_tokens_are_exactly_inactive() {
+fn unknown_tokens_are_exactly_inactive() {
     let server = Server::start();
-    let id = pki::self_signed(server.path(), "c", "c", Validity::Current);
-    let client_id = server.self_signed_client(&id.cert, &["--access-token-lifetime", "3"]);
-    let token = server.token_with_cert(&client_id, &id);
-    let token = token["access_token"].as_str().unwrap().to_owned();
     let r = server
         .post("/oauth2/introspect")
         .basic("admin", "admin")
         .form("token=not-a-real-token")
         .send();
     assert_eq!(r.status, 200);
-    assert_eq!(r.body, r#"{"active":false}"#);
-    let info = server.introspect(&token);
-    assert_eq!(info["active"], true);
-    // Wait until just past the reported expiry.
-    let exp = std::time::UNIX_EPOCH + std::time::Duration::from_secs(info["exp"].as_u64().unwrap());
-    while std::time::SystemTime::now() < exp + std::time::Duration::from_millis(50) {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    let r = server
-        .post("/oauth2/introspect")
-        .basic("admin", "admin")
-        .form(&format!("token={token}"))
-        .send();
     assert_eq!(r.body, r#"{"active":false}"#);
 }
 
@@ -94,12 +79,18 @@ fn introspection_requires_an_authorized_caller() {
         .form(&form)
         .send()
         .assert_error(401, "invalid_client");
-    server
+    // An unknown username reads exactly like a wrong password.
+    let wrong = server
+        .post("/oauth2/introspect")
+        .basic("admin", "wrong")
+        .form(&form)
+        .send();
+    let unknown = server
         .post("/oauth2/introspect")
         .basic("nobody", "admin")
         .form(&form)
-        .send()
-        .assert_error(401, "invalid_client");
+        .send();
+    assert_eq!((unknown.status, &unknown.body), (wrong.status, &wrong.body));
     // A plain user is not an admin.
     let mut child = Command::new(crate::harness::BIN)
         .args(["user", "create", "alice", "--password-stdin", "--data-dir"])
