@@ -62,7 +62,7 @@ impl ClientCertVerifier for RequestAnyClientCert {
 
 /// Builds the server TLS configuration from PEM files (TLS 1.2 and 1.3, ALPN h2 and http/1.1).
 pub fn server_config(cert_file: &Path, key_file: &Path) -> Result<Arc<ServerConfig>> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let certs = CertificateDer::pem_file_iter(cert_file)
         .with_context(|| {
             format!(
