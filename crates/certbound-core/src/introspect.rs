@@ -191,6 +191,7 @@ mod tests {
             certificates: vec![],
             subject: None,
             grant_types: vec![GrantType::ClientCredentials],
+            redirect_uris: vec![],
             scopes: vec![],
             bound_tokens: false,
             access_token_lifetime: None,
@@ -207,6 +208,8 @@ mod tests {
             expires_at: NOW + 60,
             cnf: None,
             revoked: false,
+            claims: vec![],
+            code: None,
         };
         server.store.insert_access_token(&record).await.unwrap();
         (server, clock)

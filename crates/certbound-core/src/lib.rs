@@ -5,11 +5,16 @@
 //! binary parse requests into the typed inputs defined here, and storage backends implement
 //! the traits in [`store`].
 
+pub mod authorize;
 pub mod client_auth;
 pub mod clock;
+pub mod discovery;
 pub mod error;
 pub mod grant;
 pub mod introspect;
+pub mod jose;
+pub mod keyring;
+pub mod login;
 pub mod model;
 pub mod password;
 pub mod registration;
@@ -19,6 +24,7 @@ pub mod secret;
 pub mod server;
 pub mod store;
 pub mod tokens;
+pub mod userinfo;
 
 #[cfg(test)]
 mod testing;

@@ -3,6 +3,7 @@
 use crate::secret::TokenHash;
 use certbound_mtls::{ClientCertificate, SubjectMatch, Thumbprint};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -106,8 +107,6 @@ impl GrantType {
         GrantType::AuthorizationCode,
         GrantType::RefreshToken,
     ];
-    /// Grant types the token endpoint currently accepts.
-    pub const SUPPORTED: [GrantType; 1] = [GrantType::ClientCredentials];
 }
 
 impl fmt::Display for GrantType {
@@ -159,6 +158,8 @@ pub struct Client {
     pub subject: Option<SubjectMatch>,
     /// Grant types the client may use.
     pub grant_types: Vec<GrantType>,
+    /// Registered redirect URIs (RFC 6749 §3.1.2), compared by exact string match.
+    pub redirect_uris: Vec<String>,
     /// Scopes the client may request; also the default when it requests none.
     pub scopes: Vec<String>,
     /// RFC 8705 §3.4 `tls_client_certificate_bound_access_tokens`.
@@ -180,6 +181,8 @@ pub struct User {
     pub password_hash: String,
     /// Whether the user may administer the server (and call introspection, as in WSO2).
     pub is_admin: bool,
+    /// Profile attributes (OIDC Core §5.1 standard claims: name, given_name, email, ...).
+    pub claims: BTreeMap<String, String>,
     /// Creation time, Unix seconds.
     pub created_at: i64,
 }
@@ -203,4 +206,96 @@ pub struct AccessTokenRecord {
     pub cnf: Option<Thumbprint>,
     /// Set when revoked.
     pub revoked: bool,
+    /// Claims the user approved for this client (returned by userinfo).
+    pub claims: Vec<String>,
+    /// The authorization code the token was issued from (to revoke on code replay).
+    pub code: Option<TokenHash>,
+}
+
+/// An issued authorization code (RFC 6749 §4.1.2), stored by hash.
+#[derive(Debug, Clone)]
+pub struct AuthorizationCodeRecord {
+    /// SHA-256 of the code.
+    pub hash: TokenHash,
+    /// The client it was issued to.
+    pub client_id: String,
+    /// The redirect_uri of the authorization request (RFC 6749 §4.1.3).
+    pub redirect_uri: String,
+    /// The user who approved.
+    pub username: String,
+    /// Granted scope.
+    pub scope: String,
+    /// Approved claims.
+    pub claims: Vec<String>,
+    /// OIDC nonce, echoed in the id_token.
+    pub nonce: Option<String>,
+    /// RFC 7636 S256 code challenge.
+    pub code_challenge: Option<String>,
+    /// When the user authenticated (OIDC `auth_time`).
+    pub auth_time: i64,
+    /// Login session id (OIDC `sid`), not the cookie value.
+    pub sid: String,
+    /// Authentication methods (OIDC `amr`).
+    pub amr: Vec<String>,
+    /// Issue time.
+    pub issued_at: i64,
+    /// Expiry.
+    pub expires_at: i64,
+}
+
+/// An issued refresh token, stored by hash.
+#[derive(Debug, Clone)]
+pub struct RefreshTokenRecord {
+    /// SHA-256 of the token.
+    pub hash: TokenHash,
+    /// The client it was issued to.
+    pub client_id: String,
+    /// The user.
+    pub subject: String,
+    /// Granted scope.
+    pub scope: String,
+    /// Approved claims.
+    pub claims: Vec<String>,
+    /// Binding for public clients (RFC 8705 §4).
+    pub cnf: Option<Thumbprint>,
+    /// The authorization code of the grant (its family).
+    pub code: Option<TokenHash>,
+    /// Login session id.
+    pub sid: String,
+    /// Issue time.
+    pub issued_at: i64,
+    /// Expiry.
+    pub expires_at: i64,
+    /// Set when revoked.
+    pub revoked: bool,
+}
+
+/// A browser login session. The cookie holds a random value; the store keeps its hash.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// SHA-256 of the cookie value.
+    pub hash: TokenHash,
+    /// A public identifier for OIDC `sid` (not the cookie value).
+    pub sid: String,
+    /// The signed-in user.
+    pub username: String,
+    /// When the user authenticated.
+    pub auth_time: i64,
+    /// Expiry.
+    pub expires_at: i64,
+}
+
+/// A remembered "Approve Always" decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    /// The user.
+    pub username: String,
+    /// The client.
+    pub client_id: String,
+    /// Scopes approved.
+    pub scopes: Vec<String>,
+    /// Claims approved.
+    pub claims: Vec<String>,
+    /// When given.
+    pub created_at: i64,
 }

@@ -6,6 +6,7 @@ use crate::scope::Scope;
 use crate::secret::{self, Secret};
 use crate::{Random, password};
 use certbound_mtls::{ClientCertificate, SubjectMatch};
+use std::collections::BTreeMap;
 
 /// A field that failed validation, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -34,6 +35,8 @@ pub struct ClientSpec {
     pub subject: Option<SubjectMatch>,
     /// `grant_types`.
     pub grant_types: Vec<GrantType>,
+    /// `redirect_uris`.
+    pub redirect_uris: Vec<String>,
     /// `scope`: allowed and default scopes.
     pub scopes: Vec<String>,
     /// `tls_client_certificate_bound_access_tokens`.
@@ -67,6 +70,7 @@ pub fn build_client(
             .collect(),
         subject: spec.subject,
         grant_types: spec.grant_types,
+        redirect_uris: spec.redirect_uris,
         scopes: spec.scopes,
         bound_tokens: spec.bound_tokens,
         access_token_lifetime: spec.access_token_lifetime,
@@ -137,14 +141,24 @@ fn validate(spec: &ClientSpec) -> Result<(), FieldError> {
     if spec.grant_types.is_empty() {
         return Err(field("grant_types", "at least one grant type is required"));
     }
-    if spec
-        .grant_types
-        .iter()
-        .any(|g| !GrantType::SUPPORTED.contains(g))
+    if spec.grant_types.contains(&GrantType::AuthorizationCode) && spec.redirect_uris.is_empty() {
+        return Err(field(
+            "redirect_uris",
+            "the authorization_code grant needs at least one redirect URI",
+        ));
+    }
+    if spec.grant_types.contains(&GrantType::RefreshToken)
+        && !spec.grant_types.contains(&GrantType::AuthorizationCode)
     {
         return Err(field(
             "grant_types",
-            "only client_credentials is supported by this version",
+            "refresh_token is only issued with authorization_code",
+        ));
+    }
+    if spec.redirect_uris.iter().any(|u| !valid_redirect_uri(u)) {
+        return Err(field(
+            "redirect_uris",
+            "redirect URIs must be absolute https URIs (http only for localhost, 127.0.0.1 or [::1]) without a fragment",
         ));
     }
     if spec.auth_method == ClientAuthMethod::None && spec.can_introspect {
@@ -178,6 +192,33 @@ fn validate(spec: &ClientSpec) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// RFC 6749 §3.1.2 and RFC 9700 §2.1: absolute, no fragment; plain http only on loopback.
+fn valid_redirect_uri(uri: &str) -> bool {
+    if uri.len() > 2000
+        || uri.contains('#')
+        || uri.chars().any(|c| c.is_control() || c.is_whitespace())
+    {
+        return false;
+    }
+    let host_of = |rest: &str| rest.split(['/', '?']).next().unwrap_or_default().to_owned();
+    if let Some(rest) = uri.strip_prefix("https://") {
+        return !host_of(rest).is_empty();
+    }
+    if let Some(rest) = uri.strip_prefix("http://") {
+        let host = host_of(rest);
+        let name = if host.starts_with('[') {
+            host.split(']')
+                .next()
+                .map(|h| format!("{h}]"))
+                .unwrap_or_default()
+        } else {
+            host.split(':').next().unwrap_or_default().to_owned()
+        };
+        return ["localhost", "127.0.0.1", "[::1]"].contains(&name.as_str());
+    }
+    false
+}
+
 /// Validates and builds a new user with an Argon2id password hash.
 pub fn build_user(
     username: &str,
@@ -186,6 +227,38 @@ pub fn build_user(
     random: &dyn Random,
     now: i64,
 ) -> Result<User, FieldError> {
+    build_user_with_claims(username, password, is_admin, BTreeMap::new(), random, now)
+}
+
+/// Validates profile claims: standard OIDC claim names (OIDC Core §5.1), printable values.
+pub fn validate_claims(claims: &BTreeMap<String, String>) -> Result<(), FieldError> {
+    for (k, v) in claims {
+        if !crate::scope::known_claim(k) {
+            return Err(field(
+                "claim",
+                "unknown claim name: use OIDC standard claims such as name, given_name, family_name, email, email_verified, locale",
+            ));
+        }
+        if v.len() > 1000 || v.chars().any(char::is_control) {
+            return Err(field(
+                "claim",
+                "claim values must be at most 1000 printable characters",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// [`build_user`] with profile claims.
+pub fn build_user_with_claims(
+    username: &str,
+    password: &Secret,
+    is_admin: bool,
+    claims: BTreeMap<String, String>,
+    random: &dyn Random,
+    now: i64,
+) -> Result<User, FieldError> {
+    validate_claims(&claims)?;
     if username.is_empty()
         || username.len() > 128
         || username.contains(':')
@@ -207,6 +280,7 @@ pub fn build_user(
         username: username.to_owned(),
         password_hash,
         is_admin,
+        claims,
         created_at: now,
     })
 }
@@ -223,6 +297,7 @@ mod tests {
             certificates: vec![],
             subject: None,
             grant_types: vec![GrantType::ClientCredentials],
+            redirect_uris: vec![],
             scopes: vec![],
             bound_tokens: false,
             access_token_lifetime: None,
@@ -276,6 +351,34 @@ mod tests {
         assert_eq!(
             build_client(s, &crate::OsRandom, 0).unwrap_err().field,
             "scope"
+        );
+    }
+
+    #[test]
+    fn redirect_uris_are_https_or_loopback_http() {
+        for ok in [
+            "https://app.example/cb",
+            "http://localhost:8080/playground2/oauth2client",
+            "http://127.0.0.1/cb",
+            "http://[::1]:9000/x",
+        ] {
+            assert!(valid_redirect_uri(ok), "{ok}");
+        }
+        for bad in [
+            "http://evil.example/cb",
+            "https://a/cb#frag",
+            "javascript:alert(1)",
+            "/relative",
+            "https://",
+            "http://localhost.evil.example/",
+        ] {
+            assert!(!valid_redirect_uri(bad), "{bad}");
+        }
+        let mut s = spec(ClientAuthMethod::ClientSecretBasic);
+        s.grant_types = vec![GrantType::AuthorizationCode];
+        assert_eq!(
+            build_client(s, &crate::OsRandom, 0).unwrap_err().field,
+            "redirect_uris"
         );
     }
 

@@ -60,7 +60,7 @@ impl Form {
 }
 
 /// Splits a form body into decoded pairs, rejecting invalid UTF-8 (after percent-decoding).
-fn form_pairs(body: &[u8]) -> Result<Vec<(String, String)>, OAuthError> {
+pub fn form_pairs(body: &[u8]) -> Result<Vec<(String, String)>, OAuthError> {
     let mut out = Vec::new();
     for part in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
         let (k, v) = match part.iter().position(|b| *b == b'=') {
@@ -189,6 +189,8 @@ pub enum GrantRequest {
         /// Requested scope, if any.
         scope: Option<Scope>,
     },
+    /// RFC 6749 §4.1.3.
+    AuthorizationCode(crate::grant::CodeRequest),
 }
 
 impl TokenRequest {
@@ -202,13 +204,20 @@ impl TokenRequest {
             .take("grant_type")
             .ok_or_else(|| OAuthError::invalid_request("the grant_type parameter is missing"))?;
         let grant_type: GrantType = grant_type.parse().map_err(|_| unsupported())?;
-        if !GrantType::SUPPORTED.contains(&grant_type) {
-            return Err(unsupported());
-        }
         let scope = form.get("scope").map(Scope::parse).transpose()?;
         let grant = match grant_type {
             GrantType::ClientCredentials => GrantRequest::ClientCredentials { scope },
-            GrantType::AuthorizationCode | GrantType::RefreshToken => return Err(unsupported()),
+            GrantType::AuthorizationCode => {
+                GrantRequest::AuthorizationCode(crate::grant::CodeRequest {
+                    code: form.take("code").map(Secret::new).ok_or_else(|| {
+                        OAuthError::invalid_request("the code parameter is missing")
+                    })?,
+                    redirect_uri: form.take("redirect_uri"),
+                    code_verifier: form.take("code_verifier").map(Secret::new),
+                })
+            }
+            // The refresh_token grant is not handled by this version.
+            GrantType::RefreshToken => return Err(unsupported()),
         };
         Ok(TokenRequest { grant, credentials })
     }
@@ -246,7 +255,7 @@ impl IntrospectionRequest {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::ErrorCode;
@@ -317,7 +326,9 @@ mod tests {
             Form::parse(b"grant_type=client_credentials&client_id=abc&scope=read%20write").unwrap();
         let r = TokenRequest::parse(f, None).unwrap();
         assert_eq!(r.credentials.client_id.as_deref(), Some("abc"));
-        let GrantRequest::ClientCredentials { scope } = r.grant;
+        let GrantRequest::ClientCredentials { scope } = r.grant else {
+            panic!("wrong grant")
+        };
         assert_eq!(scope.unwrap().to_string(), "read write");
     }
 

@@ -43,6 +43,11 @@ impl Scope {
         self.0.is_subset(&other.0)
     }
 
+    /// Whether a token is present.
+    pub fn contains(&self, token: &str) -> bool {
+        self.0.contains(token)
+    }
+
     /// The tokens, sorted.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(String::as_str)
@@ -67,26 +72,78 @@ fn is_nqchar(b: u8) -> bool {
     b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b)
 }
 
+/// The OpenID Connect scopes (OIDC Core §3.1.2.1, §5.4) a client with no registered scopes may
+/// request in the authorization code flow.
+pub const OIDC_SCOPES: [&str; 5] = ["openid", "profile", "email", "phone", "address"];
+
 /// Decides the granted scope for a client (RFC 6749 §3.3).
 ///
 /// The client's registered scopes are both what it may ask for and what it gets when it asks
-/// for nothing. A client with no registered scopes may only have [`DEFAULT_SCOPE`]. Asking for
-/// anything outside the allowed set is `invalid_scope` rather than a silent narrowing, so a
-/// misconfigured client learns about it at once.
+/// for nothing. A client with no registered scopes may only have [`DEFAULT_SCOPE`] (and, in
+/// flows with a user, the `implicit` ones, i.e. [`OIDC_SCOPES`]). Asking for anything outside
+/// the allowed set is `invalid_scope` rather than a silent narrowing, so a misconfigured client
+/// learns about it at once.
 pub fn grant(requested: Option<&Scope>, registered: &[String]) -> Result<Scope, OAuthError> {
+    grant_with(requested, registered, &[])
+}
+
+/// [`grant`], where a client with no registered scopes may also request `implicit` ones.
+pub fn grant_with(
+    requested: Option<&Scope>,
+    registered: &[String],
+    implicit: &[&str],
+) -> Result<Scope, OAuthError> {
     let allowed = if registered.is_empty() {
-        Scope::from_tokens([DEFAULT_SCOPE])
+        Scope::from_tokens(implicit.iter().copied().chain([DEFAULT_SCOPE]))
     } else {
         Scope::from_tokens(registered.iter().cloned())
     };
+    let default = if registered.is_empty() {
+        Scope::from_tokens([DEFAULT_SCOPE])
+    } else {
+        allowed.clone()
+    };
     match requested {
-        None => Ok(allowed),
-        Some(r) if r.is_empty() => Ok(allowed),
+        None => Ok(default),
+        Some(r) if r.is_empty() => Ok(default),
         Some(r) if r.is_subset_of(&allowed) => Ok(r.clone()),
         Some(_) => Err(OAuthError::invalid_scope(
             "the requested scope is not allowed for this client",
         )),
     }
+}
+
+/// The claims each OIDC scope requests (OIDC Core §5.4).
+pub fn claims_for_scope(scope: &str) -> &'static [&'static str] {
+    match scope {
+        "profile" => &[
+            "name",
+            "family_name",
+            "given_name",
+            "middle_name",
+            "nickname",
+            "preferred_username",
+            "profile",
+            "picture",
+            "website",
+            "gender",
+            "birthdate",
+            "zoneinfo",
+            "locale",
+            "updated_at",
+        ],
+        "email" => &["email", "email_verified"],
+        "phone" => &["phone_number", "phone_number_verified"],
+        "address" => &["address"],
+        _ => &[],
+    }
+}
+
+/// Every standard claim a user profile may hold.
+pub fn known_claim(name: &str) -> bool {
+    ["profile", "email", "phone", "address"]
+        .iter()
+        .any(|s| claims_for_scope(s).contains(&name))
 }
 
 #[cfg(test)]
@@ -115,5 +172,17 @@ mod tests {
             crate::ErrorCode::InvalidScope
         );
         assert!(grant(Some(&read), &[]).is_err());
+        let oidc = Scope::parse("openid email").unwrap();
+        assert_eq!(
+            grant_with(Some(&oidc), &[], &OIDC_SCOPES)
+                .unwrap()
+                .to_string(),
+            "email openid"
+        );
+        assert_eq!(
+            grant_with(None, &[], &OIDC_SCOPES).unwrap().to_string(),
+            "default"
+        );
+        assert!(grant_with(Some(&read), &[], &OIDC_SCOPES).is_err());
     }
 }

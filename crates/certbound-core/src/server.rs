@@ -3,6 +3,9 @@
 
 use crate::client_auth::{self, AuthContext};
 use crate::introspect::{self, Caller, IntrospectionResponse};
+use crate::jose::JwsAlg;
+use crate::keyring::KeyRing;
+use crate::login::LoginThrottle;
 use crate::password::PasswordVerifier;
 use crate::request::{IntrospectionRequest, TokenRequest};
 use crate::store::Store;
@@ -23,6 +26,38 @@ pub struct OAuthSettings {
     pub trust_anchors: Option<Arc<TrustAnchors>>,
     /// Also emit WSO2's `x5t#SHA256` in introspection responses.
     pub legacy_x5t_sha256: bool,
+    /// Authorization code lifetime, seconds (RFC 6749 §4.1.2: short).
+    pub code_lifetime: u64,
+    /// id_token lifetime, seconds.
+    pub id_token_lifetime: u64,
+    /// Refresh token lifetime, seconds.
+    pub refresh_token_lifetime: u64,
+    /// Browser session lifetime, seconds.
+    pub session_lifetime: u64,
+    /// Require PKCE of every client, not only public ones (RFC 9700 §2.1.1).
+    pub require_pkce: bool,
+}
+
+impl OAuthSettings {
+    /// Settings with the documented defaults for everything but the issuer.
+    pub fn with_issuer(issuer: impl Into<String>) -> Self {
+        OAuthSettings {
+            issuer: issuer.into(),
+            access_token_lifetime: 3600,
+            trust_anchors: None,
+            legacy_x5t_sha256: false,
+            code_lifetime: 60,
+            id_token_lifetime: 3600,
+            refresh_token_lifetime: 14 * 86_400,
+            session_lifetime: 8 * 3600,
+            require_pkce: false,
+        }
+    }
+
+    /// The longest time a token signed now may be relied on (for key rotation).
+    pub fn longest_signed_token_lifetime(&self) -> i64 {
+        i64::try_from(self.id_token_lifetime.max(self.access_token_lifetime)).unwrap_or(i64::MAX)
+    }
 }
 
 /// The server: storage, settings, time and randomness.
@@ -30,6 +65,10 @@ pub struct OAuthSettings {
 pub struct AuthServer {
     /// Password verification (Argon2id off the async threads, with a short success cache).
     pub passwords: Arc<PasswordVerifier>,
+    /// Sign-in failure throttling.
+    pub throttle: Arc<LoginThrottle>,
+    /// Token signing keys.
+    pub keys: Arc<KeyRing>,
     /// Storage backend.
     pub store: Arc<dyn Store>,
     /// Settings.
@@ -42,8 +81,10 @@ pub struct AuthServer {
 
 impl AuthServer {
     /// A server with the system clock and the OS random number generator.
-    pub fn new(store: Arc<dyn Store>, settings: OAuthSettings) -> Self {
+    pub fn new(store: Arc<dyn Store>, settings: OAuthSettings, alg: JwsAlg) -> Self {
         AuthServer {
+            throttle: Arc::new(LoginThrottle::default()),
+            keys: Arc::new(KeyRing::new(alg)),
             store,
             settings,
             clock: Arc::new(crate::SystemClock),

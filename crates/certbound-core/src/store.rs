@@ -2,7 +2,10 @@
 //! logic only ever sees these traits (DESIGN rule 3). Tokens and secrets cross this boundary
 //! only as hashes (DESIGN rule 4).
 
-use crate::model::{AccessTokenRecord, Client, User};
+use crate::jose::SigningKey;
+use crate::model::{
+    AccessTokenRecord, AuthorizationCodeRecord, Client, Consent, RefreshTokenRecord, Session, User,
+};
 use crate::secret::TokenHash;
 use async_trait::async_trait;
 
@@ -45,6 +48,12 @@ pub trait UserStore: Send + Sync {
     async fn find_user(&self, username: &str) -> Result<Option<User>, StoreError>;
     /// Number of users (used to seed the first admin).
     async fn count_users(&self) -> Result<u64, StoreError>;
+    /// Replaces a user's profile claims; false if there is no such user.
+    async fn update_user_claims(
+        &self,
+        username: &str,
+        claims: &std::collections::BTreeMap<String, String>,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Issued access tokens, keyed by their hash.
@@ -59,6 +68,65 @@ pub trait TokenStore: Send + Sync {
     ) -> Result<Option<AccessTokenRecord>, StoreError>;
 }
 
+/// The outcome of redeeming an authorization code.
+#[derive(Debug)]
+pub enum CodeRedemption {
+    /// This call consumed the code (exactly one caller ever gets this).
+    Redeemed(AuthorizationCodeRecord),
+    /// The code exists but was already redeemed: a replay (RFC 6749 §4.1.2).
+    AlreadyUsed(AuthorizationCodeRecord),
+    /// No such code.
+    Unknown,
+}
+
+/// Authorization codes and refresh tokens.
+#[async_trait]
+pub trait GrantStore: Send + Sync {
+    /// Stores a new code.
+    async fn insert_code(&self, code: &AuthorizationCodeRecord) -> Result<(), StoreError>;
+    /// Atomically marks a code used; concurrent callers get `Redeemed` at most once.
+    async fn redeem_code(&self, hash: &TokenHash) -> Result<CodeRedemption, StoreError>;
+    /// Revokes every access and refresh token issued from a code.
+    async fn revoke_code_family(&self, code: &TokenHash) -> Result<(), StoreError>;
+    /// Stores a new refresh token.
+    async fn insert_refresh_token(&self, token: &RefreshTokenRecord) -> Result<(), StoreError>;
+}
+
+/// Browser sessions and remembered consents.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Stores a new session.
+    async fn insert_session(&self, session: &Session) -> Result<(), StoreError>;
+    /// Looks a session up by the hash of its cookie value.
+    async fn find_session(&self, hash: &TokenHash) -> Result<Option<Session>, StoreError>;
+    /// Deletes a session.
+    async fn delete_session(&self, hash: &TokenHash) -> Result<(), StoreError>;
+    /// The remembered consent of a user for a client.
+    async fn find_consent(
+        &self,
+        username: &str,
+        client_id: &str,
+    ) -> Result<Option<Consent>, StoreError>;
+    /// Remembers (replaces) a consent.
+    async fn upsert_consent(&self, consent: &Consent) -> Result<(), StoreError>;
+    /// Forgets a consent; returns whether one existed.
+    async fn delete_consent(&self, username: &str, client_id: &str) -> Result<bool, StoreError>;
+}
+
+/// Token signing keys.
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// Every stored key, oldest first.
+    async fn list_keys(&self) -> Result<Vec<SigningKey>, StoreError>;
+    /// Adds a key.
+    async fn insert_key(&self, key: &SigningKey) -> Result<(), StoreError>;
+    /// Sets when a key stops being used and published.
+    async fn set_key_retire_at(&self, kid: &str, retire_at: Option<i64>) -> Result<(), StoreError>;
+}
+
 /// Everything the server needs from storage.
-pub trait Store: ClientStore + UserStore + TokenStore {}
-impl<T: ClientStore + UserStore + TokenStore> Store for T {}
+pub trait Store:
+    ClientStore + UserStore + TokenStore + GrantStore + SessionStore + KeyStore
+{
+}
+impl<T: ClientStore + UserStore + TokenStore + GrantStore + SessionStore + KeyStore> Store for T {}

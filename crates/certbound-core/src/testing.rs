@@ -3,12 +3,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use crate::model::{AccessTokenRecord, Client, User};
+use crate::jose::SigningKey;
+use crate::model::{
+    AccessTokenRecord, AuthorizationCodeRecord, Client, Consent, RefreshTokenRecord, Session, User,
+};
 use crate::secret::TokenHash;
-use crate::store::{ClientStore, StoreError, TokenStore, UserStore};
+use crate::store::{
+    ClientStore, CodeRedemption, GrantStore, KeyStore, SessionStore, StoreError, TokenStore,
+    UserStore,
+};
 use crate::{AuthServer, Clock, OAuthSettings};
 use async_trait::async_trait;
 use certbound_mtls::{ClientCertificate, PeerCertificate};
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -35,6 +42,114 @@ pub struct MemoryStore {
     clients: Mutex<HashMap<String, Client>>,
     users: Mutex<HashMap<String, User>>,
     tokens: Mutex<HashMap<[u8; 32], AccessTokenRecord>>,
+    codes: Mutex<HashMap<[u8; 32], (AuthorizationCodeRecord, bool)>>,
+    refresh: Mutex<HashMap<[u8; 32], RefreshTokenRecord>>,
+    sessions: Mutex<HashMap<[u8; 32], Session>>,
+    consents: Mutex<HashMap<(String, String), Consent>>,
+    keys: Mutex<Vec<SigningKey>>,
+}
+
+#[async_trait]
+impl GrantStore for MemoryStore {
+    async fn insert_code(&self, c: &AuthorizationCodeRecord) -> Result<(), StoreError> {
+        self.codes
+            .lock()
+            .unwrap()
+            .insert(c.hash.0, (c.clone(), false));
+        Ok(())
+    }
+    async fn redeem_code(&self, h: &TokenHash) -> Result<CodeRedemption, StoreError> {
+        let mut codes = self.codes.lock().unwrap();
+        Ok(match codes.get_mut(&h.0) {
+            None => CodeRedemption::Unknown,
+            Some((c, used)) if *used => CodeRedemption::AlreadyUsed(c.clone()),
+            Some((c, used)) => {
+                *used = true;
+                CodeRedemption::Redeemed(c.clone())
+            }
+        })
+    }
+    async fn revoke_code_family(&self, code: &TokenHash) -> Result<(), StoreError> {
+        for t in self
+            .tokens
+            .lock()
+            .unwrap()
+            .values_mut()
+            .filter(|t| t.code == Some(*code))
+        {
+            t.revoked = true;
+        }
+        for t in self
+            .refresh
+            .lock()
+            .unwrap()
+            .values_mut()
+            .filter(|t| t.code == Some(*code))
+        {
+            t.revoked = true;
+        }
+        Ok(())
+    }
+    async fn insert_refresh_token(&self, t: &RefreshTokenRecord) -> Result<(), StoreError> {
+        self.refresh.lock().unwrap().insert(t.hash.0, t.clone());
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SessionStore for MemoryStore {
+    async fn insert_session(&self, s: &Session) -> Result<(), StoreError> {
+        self.sessions.lock().unwrap().insert(s.hash.0, s.clone());
+        Ok(())
+    }
+    async fn find_session(&self, h: &TokenHash) -> Result<Option<Session>, StoreError> {
+        Ok(self.sessions.lock().unwrap().get(&h.0).cloned())
+    }
+    async fn delete_session(&self, h: &TokenHash) -> Result<(), StoreError> {
+        self.sessions.lock().unwrap().remove(&h.0);
+        Ok(())
+    }
+    async fn find_consent(&self, u: &str, c: &str) -> Result<Option<Consent>, StoreError> {
+        Ok(self
+            .consents
+            .lock()
+            .unwrap()
+            .get(&(u.to_owned(), c.to_owned()))
+            .cloned())
+    }
+    async fn upsert_consent(&self, c: &Consent) -> Result<(), StoreError> {
+        self.consents
+            .lock()
+            .unwrap()
+            .insert((c.username.clone(), c.client_id.clone()), c.clone());
+        Ok(())
+    }
+    async fn delete_consent(&self, u: &str, c: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .consents
+            .lock()
+            .unwrap()
+            .remove(&(u.to_owned(), c.to_owned()))
+            .is_some())
+    }
+}
+
+#[async_trait]
+impl KeyStore for MemoryStore {
+    async fn list_keys(&self) -> Result<Vec<SigningKey>, StoreError> {
+        Ok(self.keys.lock().unwrap().clone())
+    }
+    async fn insert_key(&self, k: &SigningKey) -> Result<(), StoreError> {
+        self.keys.lock().unwrap().push(k.clone());
+        Ok(())
+    }
+    async fn set_key_retire_at(&self, kid: &str, t: Option<i64>) -> Result<(), StoreError> {
+        let mut keys = self.keys.lock().unwrap();
+        for k in keys.iter_mut().filter(|k| k.kid() == kid) {
+            *k = k.clone().with_retire_at(t);
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -72,6 +187,19 @@ impl UserStore for MemoryStore {
     async fn count_users(&self) -> Result<u64, StoreError> {
         Ok(self.users.lock().unwrap().len() as u64)
     }
+    async fn update_user_claims(
+        &self,
+        name: &str,
+        claims: &BTreeMap<String, String>,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .users
+            .lock()
+            .unwrap()
+            .get_mut(name)
+            .map(|u| u.claims = claims.clone())
+            .is_some())
+    }
 }
 
 #[async_trait]
@@ -94,12 +222,8 @@ pub fn server(now: i64) -> (AuthServer, Arc<FixedClock>) {
     clock.set(now);
     let mut server = AuthServer::new(
         Arc::new(MemoryStore::default()),
-        OAuthSettings {
-            issuer: "https://localhost:9443/oauth2/token".into(),
-            access_token_lifetime: 3600,
-            trust_anchors: None,
-            legacy_x5t_sha256: false,
-        },
+        OAuthSettings::with_issuer("https://localhost:9443/oauth2/token"),
+        crate::jose::JwsAlg::ES256,
     );
     server.clock = clock.clone();
     (server, clock)

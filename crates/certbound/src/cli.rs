@@ -34,6 +34,38 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage token signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Manage remembered consents ("Approve Always").
+    #[command(subcommand)]
+    Consent(ConsentCommand),
+}
+
+/// Signing key commands.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add a new signing key; the old ones stay published until tokens they signed expire.
+    Rotate,
+    /// List signing keys.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Consent commands.
+#[derive(Debug, Subcommand)]
+pub enum ConsentCommand {
+    /// Forget a user's "Approve Always" for a client: the consent page is shown again.
+    Revoke {
+        /// Username.
+        user: String,
+        /// The client_id.
+        #[arg(allow_hyphen_values = true)]
+        client: String,
+    },
 }
 
 /// Client commands.
@@ -89,6 +121,10 @@ pub enum AuthMethodArg {
 pub enum GrantTypeArg {
     /// RFC 6749 §4.4.
     ClientCredentials,
+    /// RFC 6749 §4.1 (needs --redirect-uri).
+    AuthorizationCode,
+    /// RFC 6749 §6: refresh tokens are issued with authorization codes.
+    RefreshToken,
 }
 
 /// `client create` arguments.
@@ -121,6 +157,9 @@ pub struct CreateClient {
     /// Allowed grant type (repeatable; default client_credentials).
     #[arg(long, value_enum)]
     pub grant_type: Vec<GrantTypeArg>,
+    /// Redirect URI for the authorization code grant (repeatable; exact match).
+    #[arg(long, value_name = "URI")]
+    pub redirect_uri: Vec<String>,
     /// Allowed and default scopes (repeatable, or space-separated).
     #[arg(long)]
     pub scope: Vec<String>,
@@ -152,5 +191,16 @@ pub enum UserCommand {
         /// Give the user the admin role (may introspect tokens).
         #[arg(long)]
         admin: bool,
+        /// Profile attribute NAME=VALUE (OIDC standard claims: name, given_name, email, ...).
+        #[arg(long, value_name = "NAME=VALUE")]
+        claim: Vec<String>,
+    },
+    /// Set (or, with an empty value, remove) profile attributes of a user.
+    Update {
+        /// Username.
+        name: String,
+        /// Profile attribute NAME=VALUE.
+        #[arg(long, value_name = "NAME=VALUE", required = true)]
+        claim: Vec<String>,
     },
 }

@@ -3,6 +3,7 @@
 //! Every key is documented with its default in `certbound.example.toml`.
 
 use anyhow::{Context, Result, bail};
+use certbound_core::jose::JwsAlg;
 use certbound_mtls::{Cidr, HeaderFormat, ProxyPolicy};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -55,6 +56,12 @@ struct RawStorage {
 #[serde(deny_unknown_fields)]
 struct RawOAuth {
     access_token_lifetime: Option<u64>,
+    authorization_code_lifetime: Option<u64>,
+    id_token_lifetime: Option<u64>,
+    refresh_token_lifetime: Option<u64>,
+    session_lifetime: Option<u64>,
+    require_pkce: Option<bool>,
+    id_token_signing_alg: Option<String>,
     #[serde(default)]
     mutualtls: RawMutualTls,
     #[serde(default)]
@@ -124,6 +131,18 @@ pub struct Config {
     pub storage_url: String,
     /// Default access token lifetime, seconds.
     pub access_token_lifetime: u64,
+    /// Authorization code lifetime, seconds.
+    pub code_lifetime: u64,
+    /// id_token lifetime, seconds.
+    pub id_token_lifetime: u64,
+    /// Refresh token lifetime, seconds.
+    pub refresh_token_lifetime: u64,
+    /// Sign-in session lifetime, seconds.
+    pub session_lifetime: u64,
+    /// Require PKCE from every client.
+    pub require_pkce: bool,
+    /// Algorithm of new signing keys.
+    pub signing_alg: JwsAlg,
     /// Trust anchors for `tls_client_auth`.
     pub trusted_ca_file: Option<PathBuf>,
     /// tracing filter directive.
@@ -215,6 +234,35 @@ impl Config {
         if access_token_lifetime == 0 {
             bail!("oauth.access_token_lifetime must be at least 1 second");
         }
+        let positive = |v: Option<u64>, default: u64, key: &str| -> Result<u64> {
+            match v.unwrap_or(default) {
+                0 => bail!("oauth.{key} must be at least 1 second"),
+                n => Ok(n),
+            }
+        };
+        let code_lifetime = positive(
+            raw.oauth.authorization_code_lifetime,
+            60,
+            "authorization_code_lifetime",
+        )?;
+        if code_lifetime > 600 {
+            bail!(
+                "oauth.authorization_code_lifetime must be at most 600 seconds (RFC 6749 §4.1.2)"
+            );
+        }
+        let id_token_lifetime = positive(raw.oauth.id_token_lifetime, 3600, "id_token_lifetime")?;
+        let refresh_token_lifetime = positive(
+            raw.oauth.refresh_token_lifetime,
+            14 * 86_400,
+            "refresh_token_lifetime",
+        )?;
+        let session_lifetime = positive(raw.oauth.session_lifetime, 8 * 3600, "session_lifetime")?;
+        let signing_alg = match &raw.oauth.id_token_signing_alg {
+            Some(a) => a.parse::<JwsAlg>().map_err(|_| {
+                anyhow::anyhow!("oauth.id_token_signing_alg must be RS256, PS256 or ES256")
+            })?,
+            None => JwsAlg::RS256,
+        };
         let max_body_bytes = raw.server.max_body_bytes.unwrap_or(64 * 1024);
         if !(1024..=16 * 1024 * 1024).contains(&max_body_bytes) {
             bail!("server.max_body_bytes must be between 1024 and 16777216");
@@ -231,6 +279,12 @@ impl Config {
             tls,
             storage_url,
             access_token_lifetime,
+            code_lifetime,
+            id_token_lifetime,
+            refresh_token_lifetime,
+            session_lifetime,
+            require_pkce: raw.oauth.require_pkce.unwrap_or(false),
+            signing_alg,
             trusted_ca_file: raw.oauth.mutualtls.trusted_ca_file,
             log_filter: env("CERTBOUND_LOG")
                 .or(raw.log.filter)

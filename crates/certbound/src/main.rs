@@ -7,6 +7,7 @@ mod devtls;
 mod fsutil;
 mod http;
 mod listener;
+mod pages;
 mod serve;
 mod tls;
 
@@ -53,9 +54,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         match cli.command {
             Command::Serve { .. } => serve::run(config).await,
             Command::Client(c) => commands::client::run(&config, c).await,
-            Command::User(UserCommand::Create { name, admin, .. }) => {
-                commands::user::create(&config, &name, admin).await
+            Command::User(UserCommand::Create {
+                name, admin, claim, ..
+            }) => commands::user::create(&config, &name, admin, &claim).await,
+            Command::User(UserCommand::Update { name, claim }) => {
+                commands::user::update(&config, &name, &claim).await
             }
+            Command::Keys(k) => commands::keys::run(&config, k).await,
+            Command::Consent(c) => commands::keys::consent(&config, c).await,
         }
     })
 }

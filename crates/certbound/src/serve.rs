@@ -85,13 +85,16 @@ pub async fn run(config: Config) -> Result<()> {
     let issuer = config.issuer_for(local.port());
     let server = AuthServer::new(
         store,
-        OAuthSettings {
-            issuer: issuer.clone(),
-            access_token_lifetime: config.access_token_lifetime,
-            trust_anchors,
-            legacy_x5t_sha256: config.legacy_x5t_sha256,
-        },
+        settings(&config, issuer.clone(), trust_anchors),
+        config.signing_alg,
     );
+    server
+        .keys
+        .ensure(
+            server.store.as_ref(),
+            certbound_core::Clock::now(&SystemClock),
+        )
+        .await?;
     let http_listener = match config.http_listen {
         Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| {
             format!("cannot listen on server.http_listen {addr}: is another server using it?")
@@ -115,6 +118,25 @@ pub async fn run(config: Config) -> Result<()> {
     tracing::info!(%local, %issuer, "certbound started");
     listener::run(https, TlsAcceptor::from(tls_config), http_listener, app).await;
     Ok(())
+}
+
+/// The protocol settings of a validated configuration.
+pub fn settings(
+    config: &Config,
+    issuer: String,
+    trust_anchors: Option<Arc<TrustAnchors>>,
+) -> OAuthSettings {
+    OAuthSettings {
+        issuer,
+        access_token_lifetime: config.access_token_lifetime,
+        trust_anchors,
+        legacy_x5t_sha256: config.legacy_x5t_sha256,
+        code_lifetime: config.code_lifetime,
+        id_token_lifetime: config.id_token_lifetime,
+        refresh_token_lifetime: config.refresh_token_lifetime,
+        session_lifetime: config.session_lifetime,
+        require_pkce: config.require_pkce,
+    }
 }
 
 /// On first start with no users, creates `admin` with `CERTBOUND_ADMIN_PASSWORD` or a random

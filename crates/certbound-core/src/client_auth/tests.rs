@@ -21,6 +21,7 @@ fn spec(method: ClientAuthMethod) -> ClientSpec {
         certificates: vec![],
         subject: None,
         grant_types: vec![GrantType::ClientCredentials],
+        redirect_uris: vec![],
         scopes: vec![],
         bound_tokens: false,
         access_token_lifetime: None,

@@ -37,6 +37,8 @@ pub(super) async fn handle(
             scope: &scope,
             lifetime,
             cnf,
+            claims: &[],
+            code: None,
         },
     )
     .await

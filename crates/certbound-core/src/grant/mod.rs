@@ -1,7 +1,10 @@
 //! Grants at the token endpoint: one module per grant, dispatched by one `match`.
 //! Grant logic takes the authenticated client and the parsed grant request; it never sees HTTP.
 
+mod authorization_code;
 mod client_credentials;
+
+pub use authorization_code::CodeRequest;
 
 use crate::client_auth::AuthenticatedClient;
 use crate::model::GrantType;
@@ -19,6 +22,9 @@ pub async fn handle(
     match grant {
         GrantRequest::ClientCredentials { scope } => {
             client_credentials::handle(server, client, scope.as_ref(), now).await
+        }
+        GrantRequest::AuthorizationCode(request) => {
+            authorization_code::handle(server, client, request, now).await
         }
     }
 }

@@ -95,6 +95,8 @@ fn spec_from_args(args: CreateClient) -> Result<ClientSpec> {
             .iter()
             .map(|g| match g {
                 GrantTypeArg::ClientCredentials => GrantType::ClientCredentials,
+                GrantTypeArg::AuthorizationCode => GrantType::AuthorizationCode,
+                GrantTypeArg::RefreshToken => GrantType::RefreshToken,
             })
             .collect()
     };
@@ -110,6 +112,7 @@ fn spec_from_args(args: CreateClient) -> Result<ClientSpec> {
         certificates,
         subject,
         grant_types,
+        redirect_uris: args.redirect_uri,
         scopes,
         bound_tokens: args.bound_tokens,
         access_token_lifetime: args.access_token_lifetime,
@@ -124,6 +127,7 @@ fn describe(c: &Client, secret: Option<&Secret>) -> Value {
         "client_name": c.name,
         "token_endpoint_auth_method": c.auth_method.as_str(),
         "grant_types": c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+        "redirect_uris": c.redirect_uris,
         "scope": c.scopes.join(" "),
         "tls_client_certificate_bound_access_tokens": c.bound_tokens || c.auth_method.is_mtls(),
         "access_token_lifetime": c.access_token_lifetime,

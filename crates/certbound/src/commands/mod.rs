@@ -2,4 +2,5 @@
 //! server runs (SQLite WAL with a busy timeout).
 
 pub mod client;
+pub mod keys;
 pub mod user;

@@ -1,21 +1,35 @@
-//! `certbound user create`.
+//! `certbound user create|update`.
 
 use crate::config::Config;
 use crate::serve::open_store;
 use anyhow::{Context, Result, bail};
-use certbound_core::registration::build_user;
+use certbound_core::registration::{build_user_with_claims, validate_claims};
 use certbound_core::secret::Secret;
 use certbound_core::store::StoreError;
 use certbound_core::{Clock, OsRandom, SystemClock};
+use std::collections::BTreeMap;
+
+/// Parses `NAME=VALUE` pairs.
+fn parse_claims(pairs: &[String]) -> Result<BTreeMap<String, String>> {
+    pairs
+        .iter()
+        .map(|p| {
+            p.split_once('=')
+                .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
+                .ok_or_else(|| anyhow::anyhow!("--claim {p:?} is not NAME=VALUE"))
+        })
+        .collect()
+}
 
 /// Creates a user with a password read from the first line of standard input.
-pub async fn create(config: &Config, name: &str, admin: bool) -> Result<()> {
+pub async fn create(config: &Config, name: &str, admin: bool, claims: &[String]) -> Result<()> {
+    let claims = parse_claims(claims)?;
     let mut line = String::new();
     std::io::stdin()
         .read_line(&mut line)
         .context("cannot read the password from standard input")?;
     let password = Secret::new(line.trim_end_matches(['\r', '\n']));
-    let user = build_user(name, &password, admin, &OsRandom, SystemClock.now())
+    let user = build_user_with_claims(name, &password, admin, claims, &OsRandom, SystemClock.now())
         .map_err(|e| anyhow::anyhow!("invalid user: {e}"))?;
     let store = open_store(config).await?;
     match store.insert_user(&user).await {
@@ -26,4 +40,25 @@ pub async fn create(config: &Config, name: &str, admin: bool) -> Result<()> {
         Err(StoreError::Conflict) => bail!("a user named {name:?} already exists"),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Sets or removes (empty value) profile attributes.
+pub async fn update(config: &Config, name: &str, claims: &[String]) -> Result<()> {
+    let changes = parse_claims(claims)?;
+    let store = open_store(config).await?;
+    let Some(user) = store.find_user(name).await? else {
+        bail!("no user named {name:?}");
+    };
+    let mut claims = user.claims;
+    for (k, v) in changes {
+        if v.is_empty() {
+            claims.remove(&k);
+        } else {
+            claims.insert(k, v);
+        }
+    }
+    validate_claims(&claims).map_err(|e| anyhow::anyhow!("invalid claims: {e}"))?;
+    store.update_user_claims(name, &claims).await?;
+    println!("updated user {name}");
+    Ok(())
 }

@@ -51,7 +51,7 @@ const DRAIN_LIMIT: usize = 4 * 1024 * 1024;
 
 /// Reads at most `limit` bytes of body; larger bodies are drained (up to [`DRAIN_LIMIT`]) and
 /// refused with 413.
-pub(super) async fn read_limited(mut body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
+pub(crate) async fn read_limited(mut body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
     use http_body_util::BodyExt;
     let mut buf = Vec::new();
     let mut seen = 0usize;
@@ -105,7 +105,7 @@ pub async fn parse_request(
 
 /// The certificate a request presents: the connection's, or — from a trusted proxy only —
 /// the one in the configured header (DESIGN: never both, never from anyone else).
-fn presented_certificate(
+pub(super) fn presented_certificate(
     proxy: Option<&ProxyPolicy>,
     conn: &ConnectionInfo,
     headers: &HeaderMap,
@@ -148,6 +148,64 @@ fn presented_certificate(
             Ok(certificate.map(Arc::new))
         }
     }
+}
+
+/// A browser form: decoded pairs, where only the named fields may repeat.
+pub struct FormPairs(Vec<(String, String)>);
+
+impl FormPairs {
+    /// The value of a field.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+    /// Every value of a repeatable field.
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+}
+
+/// Reads a browser form (sign-in, consent). Errors are HTML pages, not JSON.
+pub async fn read_form_pairs(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    repeatable: &[&str],
+) -> Result<FormPairs, axum::response::Response> {
+    let bad =
+        |m: &str| crate::pages::error(axum::http::StatusCode::BAD_REQUEST, "invalid_request", m);
+    let bytes = match read_limited(body, limit).await {
+        Ok(b) => b,
+        Err(_) => return Err(bad("The form is too large.")),
+    };
+    let form_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+    if !form_type {
+        return Err(bad(
+            "The form was not sent as application/x-www-form-urlencoded.",
+        ));
+    }
+    let pairs = certbound_core::request::form_pairs(&bytes)
+        .map_err(|_| bad("The form could not be read."))?;
+    let mut seen = std::collections::HashSet::new();
+    for (k, _) in &pairs {
+        if !repeatable.contains(&k.as_str()) && !seen.insert(k.as_str()) {
+            return Err(bad("A form field was sent twice."));
+        }
+    }
+    Ok(FormPairs(pairs))
 }
 
 /// The Basic credentials of the `Authorization` header, if any.

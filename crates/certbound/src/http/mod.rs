@@ -1,16 +1,20 @@
 //! The HTTP surface: router, shared state, per-connection information. Handlers only turn HTTP
 //! into typed requests and typed results into responses; protocol logic is in certbound-core.
 
+mod authorize;
+mod cookies;
+mod discovery;
 mod error;
 mod extract;
 mod introspect;
 mod token;
+mod userinfo;
 
 pub use error::ApiError;
 pub use extract::ConnectionInfo;
 
 use axum::Router;
-use axum::routing::post;
+use axum::routing::{get, post};
 use certbound_core::AuthServer;
 use certbound_mtls::ProxyPolicy;
 use std::sync::Arc;
@@ -31,6 +35,27 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/oauth2/token", post(token::handle))
         .route("/oauth2/introspect", post(introspect::handle))
+        .route("/oauth2/authorize", get(authorize::start))
+        .route("/oauth2/authorize/login", post(authorize::login))
+        .route("/oauth2/authorize/consent", post(authorize::consent))
+        .route(
+            "/oauth2/userinfo",
+            get(userinfo::handle).post(userinfo::handle),
+        )
+        .route("/oauth2/jwks", get(discovery::jwks))
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::metadata),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(discovery::metadata),
+        )
+        .route(
+            "/oauth2/token/.well-known/openid-configuration",
+            get(discovery::metadata),
+        )
+        .route("/static/certbound.css", get(discovery::stylesheet))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)

@@ -4,11 +4,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod browser;
 mod harness;
 mod pki;
 
+mod authorization_code;
 mod client_auth_mtls;
 mod client_auth_secret;
+mod e2e;
 mod introspection;
 mod malformed;
 mod operations;

@@ -4,23 +4,25 @@
 
 use crate::migrate::too_new;
 use async_trait::async_trait;
-use certbound_core::model::{
-    AccessTokenRecord, Client, ClientAuthMethod, GrantType, RegisteredCertificate, User,
-};
+use certbound_core::model::{Client, ClientAuthMethod, GrantType, RegisteredCertificate, User};
 use certbound_core::secret::TokenHash;
-use certbound_core::store::{ClientStore, StoreError, TokenStore, UserStore};
+use certbound_core::store::{ClientStore, StoreError, UserStore};
 use certbound_mtls::{ClientCertificate, SubjectMatch, Thumbprint};
 use sqlx::Row;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
 /// Schema migrations (`migrations/sqlite/NNNN_*.sql`), applied in order; the version is the
 /// index + 1.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/sqlite/0001_initial.sql"),
+    include_str!("../../migrations/sqlite/0002_authorization_code.sql"),
+];
 
 /// A SQLite database file.
 #[derive(Clone)]
@@ -28,7 +30,24 @@ pub struct SqliteStore {
     pool: SqlitePool,
 }
 
-fn err(e: sqlx::Error) -> StoreError {
+/// A space-separated list column.
+pub(super) fn list(s: &str) -> Vec<String> {
+    s.split_whitespace().map(str::to_owned).collect()
+}
+
+/// A thumbprint column (base64url text).
+pub(super) fn thumbprint(v: Option<String>) -> Result<Option<Thumbprint>, StoreError> {
+    v.map(|c| {
+        Thumbprint::from_base64url(&c).ok_or_else(|| StoreError::Corrupt("thumbprint".into()))
+    })
+    .transpose()
+}
+
+fn claims_json(claims: &BTreeMap<String, String>) -> Result<String, StoreError> {
+    serde_json::to_string(claims).map_err(|e| StoreError::Other(e.to_string()))
+}
+
+pub(super) fn err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
         sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
@@ -140,7 +159,8 @@ fn client_from_row(
             .split_whitespace()
             .map(|g| g.parse::<GrantType>().map_err(|_| corrupt("grant_types")))
             .collect::<Result<_, _>>()?,
-        scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+        scopes: list(&scopes),
+        redirect_uris: list(&r.try_get::<String, _>("redirect_uris").map_err(err)?),
         bound_tokens: r.try_get("bound_tokens").map_err(err)?,
         access_token_lifetime: lifetime.and_then(|l| u64::try_from(l).ok()),
         can_introspect: r.try_get("can_introspect").map_err(err)?,
@@ -167,7 +187,8 @@ impl ClientStore for SqliteStore {
         let mut tx = self.pool.begin().await.map_err(err)?;
         sqlx::query(
             "INSERT INTO clients (client_id, name, auth_method, secret_hash, subject, grant_types, scopes, \
-             bound_tokens, access_token_lifetime, can_introspect, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+             bound_tokens, access_token_lifetime, can_introspect, created_at, redirect_uris) \
+             VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
         )
         .bind(&c.client_id)
         .bind(&c.name)
@@ -180,6 +201,7 @@ impl ClientStore for SqliteStore {
         .bind(c.access_token_lifetime.map(|l| i64::try_from(l).unwrap_or(i64::MAX)))
         .bind(c.can_introspect)
         .bind(c.created_at)
+        .bind(c.redirect_uris.join(" "))
         .execute(&mut *tx)
         .await
         .map_err(err)?;
@@ -237,12 +259,13 @@ impl ClientStore for SqliteStore {
 impl UserStore for SqliteStore {
     async fn insert_user(&self, u: &User) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO users (username, password_hash, is_admin, created_at) VALUES (?,?,?,?)",
+            "INSERT INTO users (username, password_hash, is_admin, created_at, claims) VALUES (?,?,?,?,?)",
         )
         .bind(&u.username)
         .bind(&u.password_hash)
         .bind(u.is_admin)
         .bind(u.created_at)
+        .bind(claims_json(&u.claims)?)
         .execute(&self.pool)
         .await
         .map_err(err)?;
@@ -261,9 +284,25 @@ impl UserStore for SqliteStore {
                 password_hash: r.try_get("password_hash").map_err(err)?,
                 is_admin: r.try_get("is_admin").map_err(err)?,
                 created_at: r.try_get("created_at").map_err(err)?,
+                claims: serde_json::from_str(&r.try_get::<String, _>("claims").map_err(err)?)
+                    .map_err(|_| StoreError::Corrupt("user claims".into()))?,
             })
         })
         .transpose()
+    }
+
+    async fn update_user_claims(
+        &self,
+        username: &str,
+        claims: &BTreeMap<String, String>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE users SET claims = ? WHERE username = ?")
+            .bind(claims_json(claims)?)
+            .bind(username)
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(done.rows_affected() > 0)
     }
 
     async fn count_users(&self) -> Result<u64, StoreError> {
@@ -275,190 +314,7 @@ impl UserStore for SqliteStore {
     }
 }
 
-#[async_trait]
-impl TokenStore for SqliteStore {
-    async fn insert_access_token(&self, t: &AccessTokenRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO access_tokens (token_hash, client_id, subject, scope, issued_at, expires_at, cnf, revoked) \
-             VALUES (?,?,?,?,?,?,?,?)",
-        )
-        .bind(t.hash.0.to_vec())
-        .bind(&t.client_id)
-        .bind(&t.subject)
-        .bind(&t.scope)
-        .bind(t.issued_at)
-        .bind(t.expires_at)
-        .bind(t.cnf.map(|c| c.to_base64url()))
-        .bind(t.revoked)
-        .execute(&self.pool)
-        .await
-        .map_err(err)?;
-        Ok(())
-    }
-
-    async fn find_access_token(
-        &self,
-        hash: &TokenHash,
-    ) -> Result<Option<AccessTokenRecord>, StoreError> {
-        let row = sqlx::query("SELECT * FROM access_tokens WHERE token_hash = ?")
-            .bind(hash.0.to_vec())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
-        row.map(|r| {
-            let cnf: Option<String> = r.try_get("cnf").map_err(err)?;
-            let cnf = cnf
-                .map(|c| {
-                    Thumbprint::from_base64url(&c)
-                        .ok_or_else(|| StoreError::Corrupt("token cnf".into()))
-                })
-                .transpose()?;
-            Ok(AccessTokenRecord {
-                hash: *hash,
-                client_id: r.try_get("client_id").map_err(err)?,
-                subject: r.try_get("subject").map_err(err)?,
-                scope: r.try_get("scope").map_err(err)?,
-                issued_at: r.try_get("issued_at").map_err(err)?,
-                expires_at: r.try_get("expires_at").map_err(err)?,
-                cnf,
-                revoked: r.try_get("revoked").map_err(err)?,
-            })
-        })
-        .transpose()
-    }
-}
-
+mod grants;
+mod sessions;
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-mod tests {
-    use super::*;
-    use certbound_core::store::Store;
-    use certbound_mtls::DistinguishedName;
-
-    /// The reference's public sample certificate (no private key exists in this repository).
-    const BLOG_CERT: &str = "-----BEGIN CERTIFICATE-----
-MIID3TCCAsWgAwIBAgIUJQW8iwYsAbyjc/oHti8DPLJH5ZcwDQYJKoZIhvcNAQEL
-BQAwfjELMAkGA1UEBhMCU0wxEDAOBgNVBAgMB1dlc3Rlcm4xEDAOBgNVBAcMB0Nv
-bG9tYm8xDTALBgNVBAoMBFdTTzIxDDAKBgNVBAsMA0lBTTENMAsGA1UEAwwER2Fn
-YTEfMB0GCSqGSIb3DQEJARYQZ2FuZ2FuaUB3c28yLmNvbTAeFw0yMDAzMjQxMjQy
-MDFaFw0zMDAzMjIxMjQyMDFaMH4xCzAJBgNVBAYTAlNMMRAwDgYDVQQIDAdXZXN0
-ZXJuMRAwDgYDVQQHDAdDb2xvbWJvMQ0wCwYDVQQKDARXU08yMQwwCgYDVQQLDANJ
-QU0xDTALBgNVBAMMBEdhZ2ExHzAdBgkqhkiG9w0BCQEWEGdhbmdhbmlAd3NvMi5j
-b20wggEiMA0GCSqGSIb3DQEBAQUAA4IBDwAwggEKAoIBAQC+reCEYOn2lnWgFsp0
-TF0R1wQiD9C/N+dnv4xCa0rFiu4njDzWR/8tYFl0koaxXoP0+oGnT07KlkA66q0z
-twikLZXphLdCBbJ1hSmNvor48FuSb6DgqWixrUa2LHlpaaV7RvlmG+IhZEgKDXdS
-+/tK0hlcgRzENyOEdETDO5fFlKGGuwaGv6/w69h2LTKGu5nyDLF51rjQ18xp026b
-tHC7se/XSlcp3X63xeOIcFv6m84AN2lnV+g8MOfu2wgWtsKaxn4BL64E7nHZNNLx
-MRf7GtUm2bl9ydFX4aD1r1Oj4iqFWMNcfQ676Qshk8s7ui3LKWFXwNN/SRD0c/OR
-tv23AgMBAAGjUzBRMB0GA1UdDgQWBBRDu/vqRafReh4fFHS3Nz4T6u9mUDAfBgNV
-HSMEGDAWgBRDu/vqRafReh4fFHS3Nz4T6u9mUDAPBgNVHRMBAf8EBTADAQH/MA0G
-CSqGSIb3DQEBCwUAA4IBAQB7NH51Yj4moEhMonnLUh3eTtf6DUnrpscx6td28rry
-oDZPfCkJs4VHU9F50etw54FoHqoIaHp5UIB6l1OsVXytUmwrdxbqW7nfOItYwN1y
-V093aI2aOeMQYmS+vrPkSkxySP6+wGCWe4gfMgpr6iu9xiWLpnILw5q71gmXWtS9
-00S5aLbllGYe74jkyldLIdhS4TyEBIDgcpZrD8x/Z42al6T/6EANMpvu4Jopisg+
-uwwkEGSM1I/kjiW+YkWC4oTZ1jMZUWC11WbcouLwjfaf6gt4zWitYCP0r0fLGk4b
-SJfUFsnJNu6vDhx60TbRhIh9P2jxkmgNYPuAxFtF8v+h
------END CERTIFICATE-----
-";
-
-    fn client(id: &str) -> Client {
-        let cert = ClientCertificate::from_pem(BLOG_CERT).unwrap().remove(0);
-        Client {
-            client_id: id.into(),
-            name: "playground2".into(),
-            auth_method: ClientAuthMethod::SelfSignedTlsClientAuth,
-            secret_hash: Some(TokenHash::of(b"s")),
-            certificates: vec![RegisteredCertificate { certificate: cert }],
-            subject: Some(SubjectMatch::SubjectDn(
-                "CN=Gaga,O=WSO2".parse::<DistinguishedName>().unwrap(),
-            )),
-            grant_types: vec![GrantType::ClientCredentials],
-            scopes: vec!["a".into(), "b".into()],
-            bound_tokens: true,
-            access_token_lifetime: Some(60),
-            can_introspect: true,
-            created_at: 7,
-        }
-    }
-
-    async fn open() -> (tempfile::TempDir, SqliteStore) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
-        (dir, store)
-    }
-
-    #[tokio::test]
-    async fn clients_round_trip_and_conflict() {
-        let (_d, store) = open().await;
-        let c = client("c1");
-        store.insert_client(&c).await.unwrap();
-        assert!(matches!(
-            store.insert_client(&c).await,
-            Err(StoreError::Conflict)
-        ));
-        let back = store.find_client("c1").await.unwrap().unwrap();
-        assert_eq!(back.name, c.name);
-        assert_eq!(back.auth_method, c.auth_method);
-        assert_eq!(back.secret_hash, c.secret_hash);
-        assert_eq!(back.subject, c.subject);
-        assert_eq!(back.grant_types, c.grant_types);
-        assert_eq!(back.scopes, c.scopes);
-        assert_eq!(back.access_token_lifetime, Some(60));
-        assert!(back.bound_tokens && back.can_introspect);
-        assert_eq!(
-            back.certificates[0].thumbprint().to_base64url(),
-            "mt3KDY1hofQurloTbphKHCSrTlAGl5MlgXX6Xxj9c_E"
-        );
-        assert!(store.find_client("nope").await.unwrap().is_none());
-        assert_eq!(store.list_clients().await.unwrap().len(), 1);
-    }
-
-    #[tokio::test]
-    async fn tokens_round_trip_and_go_with_their_client() {
-        let (_d, store) = open().await;
-        store.insert_client(&client("c1")).await.unwrap();
-        let t = AccessTokenRecord {
-            hash: TokenHash::of(b"tok"),
-            client_id: "c1".into(),
-            subject: None,
-            scope: "a".into(),
-            issued_at: 10,
-            expires_at: 20,
-            cnf: Some(Thumbprint::of_der(b"x")),
-            revoked: false,
-        };
-        store.insert_access_token(&t).await.unwrap();
-        let back = store.find_access_token(&t.hash).await.unwrap().unwrap();
-        assert_eq!(back.cnf, t.cnf);
-        assert_eq!((back.issued_at, back.expires_at), (10, 20));
-        assert!(store.delete_client("c1").await.unwrap());
-        assert!(
-            store.find_access_token(&t.hash).await.unwrap().is_none(),
-            "cascade"
-        );
-        assert!(!store.delete_client("c1").await.unwrap());
-    }
-
-    #[tokio::test]
-    async fn a_newer_schema_is_refused_with_a_clear_message() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        let store = SqliteStore::open(&path).await.unwrap();
-        sqlx::query("INSERT INTO certbound_schema (version) VALUES (999)")
-            .execute(&store.pool)
-            .await
-            .unwrap();
-        store.pool.close().await;
-        let Err(e) = SqliteStore::open(&path).await else {
-            panic!("must refuse")
-        };
-        assert!(
-            e.to_string().contains("newer than this certbound knows"),
-            "{e}"
-        );
-        // Users are a trait object away from the protocol logic.
-        let _: &dyn Store = &SqliteStore::open(&dir.path().join("other.db"))
-            .await
-            .unwrap();
-    }
-}
+mod tests;

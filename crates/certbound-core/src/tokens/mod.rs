@@ -1,5 +1,7 @@
-//! Opaque access tokens: drawn from the OS CSPRNG, stored only as SHA-256, optionally bound to
-//! a certificate thumbprint (RFC 8705 §3).
+//! Tokens: opaque access and refresh tokens (drawn from the OS CSPRNG, stored only as
+//! SHA-256, optionally bound to a certificate thumbprint, RFC 8705 §3) and id_tokens.
+
+pub mod id_token;
 
 use crate::client_auth::AuthenticatedClient;
 use crate::model::AccessTokenRecord;
@@ -22,6 +24,19 @@ pub struct TokenResponse {
     pub expires_in: u64,
     /// The granted scope (RFC 6749 §5.1; always sent so clients need not guess).
     pub scope: String,
+    /// RFC 6749 §1.5, when the client may use the refresh_token grant.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "expose_opt")]
+    pub refresh_token: Option<Secret>,
+    /// OIDC Core §3.1.3.3, when the scope has `openid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+fn expose_opt<S: serde::Serializer>(s: &Option<Secret>, ser: S) -> Result<S::Ok, S::Error> {
+    match s {
+        Some(s) => ser.serialize_str(s.expose()),
+        None => ser.serialize_none(),
+    }
 }
 
 fn expose<S: serde::Serializer>(s: &Secret, ser: S) -> Result<S::Ok, S::Error> {
@@ -37,7 +52,9 @@ pub fn binding(client: &AuthenticatedClient, now: i64) -> Result<Option<Thumbpri
     if client.by_mtls {
         return Ok(client.thumbprint().copied());
     }
-    if !client.client.bound_tokens {
+    // RFC 8705 §4: a public client that presents a certificate gets tokens bound to it.
+    let public = client.client.auth_method == crate::model::ClientAuthMethod::None;
+    if !(client.client.bound_tokens || (public && client.certificate.is_some())) {
         return Ok(None);
     }
     let Some(cert) = &client.certificate else {
@@ -66,6 +83,10 @@ pub struct NewAccessToken<'a> {
     pub lifetime: u64,
     /// Certificate binding.
     pub cnf: Option<Thumbprint>,
+    /// Approved claims (for userinfo).
+    pub claims: &'a [String],
+    /// The code the token comes from.
+    pub code: Option<crate::secret::TokenHash>,
 }
 
 /// Issues an opaque access token and stores its hash before returning it.
@@ -75,18 +96,7 @@ pub async fn issue_access_token(
     now: i64,
     new: NewAccessToken<'_>,
 ) -> Result<TokenResponse, OAuthError> {
-    let token = secret::generate(random);
-    let lifetime = i64::try_from(new.lifetime).unwrap_or(i64::MAX);
-    let record = AccessTokenRecord {
-        hash: token.hash(),
-        client_id: new.client_id.to_owned(),
-        subject: new.subject.map(str::to_owned),
-        scope: new.scope.to_string(),
-        issued_at: now,
-        expires_at: now.saturating_add(lifetime),
-        cnf: new.cnf,
-        revoked: false,
-    };
+    let (token, record) = access_token(random, now, &new);
     store.insert_access_token(&record).await?;
     tracing::info!(
         client_id = %new.client_id,
@@ -99,5 +109,30 @@ pub async fn issue_access_token(
         token_type: "Bearer",
         expires_in: new.lifetime,
         scope: record.scope,
+        refresh_token: None,
+        id_token: None,
     })
+}
+
+/// A fresh opaque access token and the record to store for it.
+fn access_token(
+    random: &dyn Random,
+    now: i64,
+    new: &NewAccessToken<'_>,
+) -> (Secret, AccessTokenRecord) {
+    let token = secret::generate(random);
+    let lifetime = i64::try_from(new.lifetime).unwrap_or(i64::MAX);
+    let record = AccessTokenRecord {
+        hash: token.hash(),
+        client_id: new.client_id.to_owned(),
+        subject: new.subject.map(str::to_owned),
+        scope: new.scope.to_string(),
+        issued_at: now,
+        expires_at: now.saturating_add(lifetime),
+        cnf: new.cnf,
+        revoked: false,
+        claims: new.claims.to_vec(),
+        code: new.code,
+    };
+    (token, record)
 }

@@ -1,0 +1,81 @@
+//! Authorization server metadata (RFC 8414 §2) and OpenID Provider metadata (OIDC Discovery
+//! §3), including the RFC 8705 §3.3 and §5 members.
+
+use crate::AuthServer;
+use crate::jose::JwsAlg;
+use crate::model::ClientAuthMethod;
+use crate::scope::{OIDC_SCOPES, claims_for_scope};
+use serde_json::{Value, json};
+
+/// The metadata document. Endpoint URLs are built from `base`, the server's origin
+/// (scheme, host and port, as in the issuer).
+pub fn metadata(server: &AuthServer) -> Value {
+    let issuer = &server.settings.issuer;
+    let base = origin(issuer);
+    let mut claims: Vec<&str> = vec![
+        "sub",
+        "iss",
+        "aud",
+        "exp",
+        "iat",
+        "auth_time",
+        "nonce",
+        "amr",
+        "sid",
+    ];
+    for s in OIDC_SCOPES {
+        claims.extend(claims_for_scope(s));
+    }
+    let algs: Vec<&str> = JwsAlg::ALL.iter().map(|a| a.as_str()).collect();
+    json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{base}/oauth2/authorize"),
+        "token_endpoint": format!("{base}/oauth2/token"),
+        "introspection_endpoint": format!("{base}/oauth2/introspect"),
+        "userinfo_endpoint": format!("{base}/oauth2/userinfo"),
+        "jwks_uri": format!("{base}/oauth2/jwks"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "client_credentials"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [server.keys.alg().as_str()],
+        "scopes_supported": OIDC_SCOPES.iter().copied().chain(["default"]).collect::<Vec<_>>(),
+        "claims_supported": claims,
+        "token_endpoint_auth_methods_supported": ClientAuthMethod::ALL.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
+        "introspection_endpoint_auth_methods_supported": ClientAuthMethod::ALL.iter().filter(|m| **m != ClientAuthMethod::None).map(|m| m.as_str()).collect::<Vec<_>>(),
+        "code_challenge_methods_supported": ["S256"],
+        "prompt_values_supported": ["none", "login", "consent"],
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "tls_client_certificate_bound_access_tokens": true,
+        "authorization_response_iss_parameter_supported": false,
+        "token_endpoint_auth_signing_alg_values_supported": algs,
+    })
+}
+
+/// `https://host:port` of an issuer URL.
+fn origin(issuer: &str) -> &str {
+    let after_scheme = issuer.find("://").map_or(0, |i| i + 3);
+    match issuer[after_scheme..].find('/') {
+        Some(i) => &issuer[..after_scheme + i],
+        None => issuer,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin;
+
+    #[test]
+    fn origin_of_issuers() {
+        assert_eq!(
+            origin("https://localhost:9443/oauth2/token"),
+            "https://localhost:9443"
+        );
+        assert_eq!(
+            origin("https://auth.example.com"),
+            "https://auth.example.com"
+        );
+    }
+}

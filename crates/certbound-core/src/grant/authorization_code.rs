@@ -1,0 +1,176 @@
+//! The authorization code grant at the token endpoint (RFC 6749 §4.1.3–§4.1.4, RFC 7636 §4.6,
+//! OIDC Core §3.1.3), with certificate-bound tokens (RFC 8705 §3).
+
+use super::require_grant_type;
+use crate::authorize::is_pkce_value;
+use crate::client_auth::AuthenticatedClient;
+use crate::model::{GrantType, RefreshTokenRecord};
+use crate::scope::Scope;
+use crate::secret::{self, Secret};
+use crate::store::CodeRedemption;
+use crate::tokens::id_token::{self, IdTokenClaims};
+use crate::tokens::{self, NewAccessToken, TokenResponse};
+use crate::{AuthServer, OAuthError};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+
+/// The grant-specific parameters (RFC 6749 §4.1.3).
+#[derive(Debug)]
+pub struct CodeRequest {
+    /// The code.
+    pub code: Secret,
+    /// Must equal the authorization request's.
+    pub redirect_uri: Option<String>,
+    /// RFC 7636 §4.5.
+    pub code_verifier: Option<Secret>,
+}
+
+/// Redeems a code: single use, bound to client, redirect_uri and PKCE challenge.
+pub(super) async fn handle(
+    server: &AuthServer,
+    client: &AuthenticatedClient,
+    request: CodeRequest,
+    now: i64,
+) -> Result<TokenResponse, OAuthError> {
+    require_grant_type(client, GrantType::AuthorizationCode)?;
+    let invalid = |d: &'static str| OAuthError::invalid_grant(d);
+    let hash = request.code.hash();
+    let code = match server.store.redeem_code(&hash).await? {
+        CodeRedemption::Redeemed(code) => code,
+        CodeRedemption::AlreadyUsed(code) => {
+            // RFC 6749 §4.1.2: a replayed code revokes what was issued from it.
+            server.store.revoke_code_family(&hash).await?;
+            tracing::warn!(client_id = %code.client_id, "authorization code replayed: its tokens are revoked");
+            return Err(invalid("the authorization code has already been used"));
+        }
+        CodeRedemption::Unknown => return Err(invalid("the authorization code is invalid")),
+    };
+    if code.client_id != client.client.client_id {
+        return Err(invalid(
+            "the authorization code was issued to another client",
+        ));
+    }
+    if now >= code.expires_at {
+        return Err(invalid("the authorization code has expired"));
+    }
+    match &request.redirect_uri {
+        Some(uri) if *uri == code.redirect_uri => {}
+        Some(_) => {
+            return Err(invalid(
+                "redirect_uri differs from the authorization request",
+            ));
+        }
+        None if client.client.redirect_uris.len() == 1 => {}
+        None => {
+            return Err(OAuthError::invalid_request(
+                "the redirect_uri parameter is missing",
+            ));
+        }
+    }
+    check_pkce(
+        code.code_challenge.as_deref(),
+        request.code_verifier.as_ref(),
+    )?;
+    let scope = Scope::parse(&code.scope)?;
+    let cnf = tokens::binding(client, now)?;
+    let lifetime = client
+        .client
+        .access_token_lifetime
+        .unwrap_or(server.settings.access_token_lifetime);
+    let new = NewAccessToken {
+        client_id: &client.client.client_id,
+        subject: Some(&code.username),
+        scope: &scope,
+        lifetime,
+        cnf,
+        claims: &code.claims,
+        code: Some(hash),
+    };
+    let mut response =
+        tokens::issue_access_token(server.store.as_ref(), server.random.as_ref(), now, new).await?;
+    if client.client.grant_types.contains(&GrantType::RefreshToken) {
+        let refresh = secret::generate(server.random.as_ref());
+        let public = client.client.auth_method == crate::model::ClientAuthMethod::None;
+        let lifetime = i64::try_from(server.settings.refresh_token_lifetime).unwrap_or(i64::MAX);
+        let record = RefreshTokenRecord {
+            hash: refresh.hash(),
+            client_id: client.client.client_id.clone(),
+            subject: code.username.clone(),
+            scope: code.scope.clone(),
+            claims: code.claims.clone(),
+            // RFC 8705 §4: a public client's refresh token is bound to its certificate.
+            cnf: if public {
+                client.thumbprint().copied()
+            } else {
+                None
+            },
+            code: Some(hash),
+            sid: code.sid.clone(),
+            issued_at: now,
+            expires_at: now.saturating_add(lifetime),
+            revoked: false,
+        };
+        server.store.insert_refresh_token(&record).await?;
+        response.refresh_token = Some(refresh);
+    }
+    if scope.contains("openid") {
+        let claims = IdTokenClaims {
+            client_id: &client.client.client_id,
+            subject: &code.username,
+            nonce: code.nonce.as_deref(),
+            auth_time: code.auth_time,
+            sid: &code.sid,
+            amr: &code.amr,
+            access_token: &response.access_token,
+            code: Some(&request.code),
+        };
+        response.id_token = Some(id_token::issue(server, claims, now).await?);
+    }
+    Ok(response)
+}
+
+/// RFC 7636 §4.6: BASE64URL(SHA256(verifier)) must equal the stored S256 challenge; a
+/// verifier without a challenge, or a challenge without a verifier, is `invalid_grant`.
+fn check_pkce(challenge: Option<&str>, verifier: Option<&Secret>) -> Result<(), OAuthError> {
+    match (challenge, verifier) {
+        (None, None) => Ok(()),
+        (None, Some(_)) => Err(OAuthError::invalid_grant(
+            "a code_verifier was sent but the authorization request had no code_challenge",
+        )),
+        (Some(_), None) => Err(OAuthError::invalid_grant("the code_verifier is missing")),
+        (Some(c), Some(v)) => {
+            let v = v.expose();
+            let well_formed = (43..=128).contains(&v.len()) && is_pkce_value(v);
+            let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(v.as_bytes()));
+            let equal: bool =
+                subtle::ConstantTimeEq::ct_eq(computed.as_bytes(), c.as_bytes()).into();
+            if well_formed && equal {
+                Ok(())
+            } else {
+                Err(OAuthError::invalid_grant(
+                    "the code_verifier does not match the code_challenge",
+                ))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_rfc7636_appendix_b_vector() {
+        let verifier = Secret::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        assert!(check_pkce(Some(challenge), Some(&verifier)).is_ok());
+        let wrong = Secret::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXK");
+        assert!(check_pkce(Some(challenge), Some(&wrong)).is_err());
+        assert!(check_pkce(Some(challenge), None).is_err());
+        assert!(check_pkce(None, Some(&verifier)).is_err());
+        assert!(check_pkce(None, None).is_ok());
+        assert!(check_pkce(Some(challenge), Some(&Secret::new("short"))).is_err());
+    }
+}

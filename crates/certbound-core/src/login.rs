@@ -1,0 +1,189 @@
+//! Signing in at the authorization endpoint: password check, per-user and per-address
+//! throttling of failures, and browser sessions whose cookie value is stored only as a hash.
+
+use crate::model::Session;
+use crate::secret::{self, Secret};
+use crate::{AuthServer, OAuthError};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+/// Failures allowed per user before sign-in is refused for a while.
+const FREE_FAILURES_PER_USER: u32 = 5;
+/// Failures allowed per client address before sign-in is refused for a while.
+const FREE_FAILURES_PER_ADDRESS: u32 = 20;
+/// Failures are forgotten after this long without another one.
+const FORGET_AFTER: i64 = 15 * 60;
+/// Longest lockout.
+const MAX_LOCKOUT: i64 = 15 * 60;
+
+/// Why a sign-in failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginError {
+    /// Wrong username or password (the two are not distinguished).
+    Invalid,
+    /// Too many recent failures for this user or address; retry after this many seconds.
+    Throttled(i64),
+}
+
+/// Counts failed sign-ins per user and per address; after the free allowance each further
+/// failure doubles the lockout (30 s, 60 s, ... up to 15 minutes). In memory, per node.
+#[derive(Debug, Default)]
+pub struct LoginThrottle {
+    failures: Mutex<HashMap<String, (u32, i64)>>,
+}
+
+impl LoginThrottle {
+    fn keys(username: &str, addr: IpAddr) -> [(String, u32); 2] {
+        [
+            (format!("user:{username}"), FREE_FAILURES_PER_USER),
+            (
+                format!("addr:{}", addr.to_canonical()),
+                FREE_FAILURES_PER_ADDRESS,
+            ),
+        ]
+    }
+
+    /// Seconds to wait before another attempt is allowed, if any.
+    pub fn retry_after(&self, username: &str, addr: IpAddr, now: i64) -> Option<i64> {
+        let map = self.failures.lock().ok()?;
+        Self::keys(username, addr)
+            .iter()
+            .filter_map(|(k, free)| {
+                let (count, last) = *map.get(k)?;
+                let over = count.checked_sub(*free)?;
+                let lock = (30i64 << over.min(10)).min(MAX_LOCKOUT);
+                let until = last + lock;
+                (until > now).then_some(until - now)
+            })
+            .max()
+    }
+
+    /// Records a failure.
+    pub fn failed(&self, username: &str, addr: IpAddr, now: i64) {
+        if let Ok(mut map) = self.failures.lock() {
+            map.retain(|_, (_, last)| now - *last < FORGET_AFTER);
+            for (k, _) in Self::keys(username, addr) {
+                let e = map.entry(k).or_insert((0, now));
+                *e = (e.0.saturating_add(1), now);
+            }
+        }
+    }
+
+    /// Clears the user's failures after a success (the address keeps its count).
+    pub fn succeeded(&self, username: &str) {
+        if let Ok(mut map) = self.failures.lock() {
+            map.remove(&format!("user:{username}"));
+        }
+    }
+}
+
+/// Checks a username and password and opens a session. Returns the cookie value (shown to the
+/// browser only) and the session.
+pub async fn login(
+    server: &AuthServer,
+    username: &str,
+    password: &Secret,
+    addr: IpAddr,
+    now: i64,
+) -> Result<Result<(Secret, Session), LoginError>, OAuthError> {
+    if let Some(wait) = server.throttle.retry_after(username, addr, now) {
+        tracing::warn!(user = %username, %addr, "sign-in throttled after repeated failures");
+        return Ok(Err(LoginError::Throttled(wait)));
+    }
+    let user = server.store.find_user(username).await?;
+    let ok = match &user {
+        Some(u) => {
+            server
+                .passwords
+                .verify(&u.password_hash, password, now)
+                .await
+        }
+        None => {
+            server.passwords.burn(password).await;
+            false
+        }
+    };
+    let Some(user) = user.filter(|_| ok) else {
+        server.throttle.failed(username, addr, now);
+        tracing::info!(user = %username, %addr, "sign-in failed");
+        return Ok(Err(LoginError::Invalid));
+    };
+    server.throttle.succeeded(username);
+    let cookie = secret::generate(server.random.as_ref());
+    let sid = secret::generate(server.random.as_ref());
+    let lifetime = i64::try_from(server.settings.session_lifetime).unwrap_or(i64::MAX);
+    let session = Session {
+        hash: cookie.hash(),
+        sid: sid.expose()[..22].to_owned(),
+        username: user.username,
+        auth_time: now,
+        expires_at: now.saturating_add(lifetime),
+    };
+    server.store.insert_session(&session).await?;
+    tracing::info!(user = %session.username, %addr, "signed in");
+    Ok(Ok((cookie, session)))
+}
+
+/// The live session for a cookie value, if any.
+pub async fn session(
+    server: &AuthServer,
+    cookie: &str,
+    now: i64,
+) -> Result<Option<Session>, OAuthError> {
+    let hash = Secret::new(cookie).hash();
+    Ok(server
+        .store
+        .find_session(&hash)
+        .await?
+        .filter(|s| s.expires_at > now))
+}
+
+/// Ends a session (at a new sign-in, the old one is dropped so the id changes).
+pub async fn end_session(server: &AuthServer, cookie: &str) -> Result<(), OAuthError> {
+    Ok(server
+        .store
+        .delete_session(&Secret::new(cookie).hash())
+        .await?)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttle_locks_out_after_the_allowance_and_backs_off() {
+        let t = LoginThrottle::default();
+        let addr: IpAddr = "192.0.2.1".parse().unwrap();
+        for i in 0..FREE_FAILURES_PER_USER {
+            assert_eq!(t.retry_after("alice", addr, 100), None, "attempt {i}");
+            t.failed("alice", addr, 100);
+        }
+        assert_eq!(t.retry_after("alice", addr, 100), Some(30));
+        t.failed("alice", addr, 100);
+        assert_eq!(t.retry_after("alice", addr, 100), Some(60), "doubles");
+        assert_eq!(
+            t.retry_after("bob", addr, 100),
+            None,
+            "other users from the address are still allowed"
+        );
+        assert_eq!(t.retry_after("alice", addr, 100 + 61), None, "expires");
+        t.succeeded("alice");
+        assert_eq!(t.retry_after("alice", addr, 100), None);
+    }
+
+    #[test]
+    fn throttle_counts_per_address_across_usernames() {
+        let t = LoginThrottle::default();
+        let addr: IpAddr = "192.0.2.9".parse().unwrap();
+        for i in 0..FREE_FAILURES_PER_ADDRESS {
+            t.failed(&format!("user{i}"), addr, 100);
+        }
+        assert!(t.retry_after("fresh-name", addr, 100).is_some());
+        assert!(
+            t.retry_after("fresh-name", "192.0.2.10".parse().unwrap(), 100)
+                .is_none()
+        );
+    }
+}

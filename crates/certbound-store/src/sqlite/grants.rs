@@ -1,0 +1,176 @@
+//! Access tokens, authorization codes and refresh tokens in SQLite, each keyed by the SHA-256
+//! of its value. Code redemption is a single conditional UPDATE, so of two concurrent
+//! redemptions exactly one wins.
+
+use super::{SqliteStore, err, list, thumbprint};
+use async_trait::async_trait;
+use certbound_core::model::{AccessTokenRecord, AuthorizationCodeRecord, RefreshTokenRecord};
+use certbound_core::secret::TokenHash;
+use certbound_core::store::{CodeRedemption, GrantStore, StoreError, TokenStore};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+fn hash_of(r: &SqliteRow, col: &str) -> Result<Option<TokenHash>, StoreError> {
+    let v: Option<Vec<u8>> = r.try_get(col).map_err(err)?;
+    v.map(|v| {
+        <[u8; 32]>::try_from(v.as_slice())
+            .map(TokenHash)
+            .map_err(|_| StoreError::Corrupt(format!("{col} is not a SHA-256")))
+    })
+    .transpose()
+}
+
+#[async_trait]
+impl TokenStore for SqliteStore {
+    async fn insert_access_token(&self, t: &AccessTokenRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO access_tokens (token_hash, client_id, subject, scope, issued_at, expires_at, cnf, revoked, claims, code_hash) \
+             VALUES (?,?,?,?,?,?,?,?,?,?)",
+        )
+        .bind(t.hash.0.to_vec())
+        .bind(&t.client_id)
+        .bind(&t.subject)
+        .bind(&t.scope)
+        .bind(t.issued_at)
+        .bind(t.expires_at)
+        .bind(t.cnf.map(|c| c.to_base64url()))
+        .bind(t.revoked)
+        .bind(t.claims.join(" "))
+        .bind(t.code.map(|c| c.0.to_vec()))
+        .execute(&self.pool)
+        .await
+        .map_err(err)?;
+        Ok(())
+    }
+
+    async fn find_access_token(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<Option<AccessTokenRecord>, StoreError> {
+        let row = sqlx::query("SELECT * FROM access_tokens WHERE token_hash = ?")
+            .bind(hash.0.to_vec())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
+        row.map(|r| {
+            Ok(AccessTokenRecord {
+                hash: *hash,
+                client_id: r.try_get("client_id").map_err(err)?,
+                subject: r.try_get("subject").map_err(err)?,
+                scope: r.try_get("scope").map_err(err)?,
+                issued_at: r.try_get("issued_at").map_err(err)?,
+                expires_at: r.try_get("expires_at").map_err(err)?,
+                cnf: thumbprint(r.try_get("cnf").map_err(err)?)?,
+                revoked: r.try_get("revoked").map_err(err)?,
+                claims: list(&r.try_get::<String, _>("claims").map_err(err)?),
+                code: hash_of(&r, "code_hash")?,
+            })
+        })
+        .transpose()
+    }
+}
+
+fn code_from_row(r: &SqliteRow) -> Result<AuthorizationCodeRecord, StoreError> {
+    Ok(AuthorizationCodeRecord {
+        hash: hash_of(r, "code_hash")?.ok_or_else(|| StoreError::Corrupt("code_hash".into()))?,
+        client_id: r.try_get("client_id").map_err(err)?,
+        redirect_uri: r.try_get("redirect_uri").map_err(err)?,
+        username: r.try_get("username").map_err(err)?,
+        scope: r.try_get("scope").map_err(err)?,
+        claims: list(&r.try_get::<String, _>("claims").map_err(err)?),
+        nonce: r.try_get("nonce").map_err(err)?,
+        code_challenge: r.try_get("code_challenge").map_err(err)?,
+        auth_time: r.try_get("auth_time").map_err(err)?,
+        sid: r.try_get("sid").map_err(err)?,
+        amr: list(&r.try_get::<String, _>("amr").map_err(err)?),
+        issued_at: r.try_get("issued_at").map_err(err)?,
+        expires_at: r.try_get("expires_at").map_err(err)?,
+    })
+}
+
+#[async_trait]
+impl GrantStore for SqliteStore {
+    async fn insert_code(&self, c: &AuthorizationCodeRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO authorization_codes (code_hash, client_id, redirect_uri, username, scope, claims, nonce, \
+             code_challenge, auth_time, sid, amr, issued_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        )
+        .bind(c.hash.0.to_vec())
+        .bind(&c.client_id)
+        .bind(&c.redirect_uri)
+        .bind(&c.username)
+        .bind(&c.scope)
+        .bind(c.claims.join(" "))
+        .bind(&c.nonce)
+        .bind(&c.code_challenge)
+        .bind(c.auth_time)
+        .bind(&c.sid)
+        .bind(c.amr.join(" "))
+        .bind(c.issued_at)
+        .bind(c.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(err)?;
+        Ok(())
+    }
+
+    async fn redeem_code(&self, hash: &TokenHash) -> Result<CodeRedemption, StoreError> {
+        let row = sqlx::query(
+            "UPDATE authorization_codes SET redeemed = 1 WHERE code_hash = ? AND redeemed = 0 RETURNING *",
+        )
+        .bind(hash.0.to_vec())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(err)?;
+        if let Some(r) = row {
+            return Ok(CodeRedemption::Redeemed(code_from_row(&r)?));
+        }
+        let row = sqlx::query("SELECT * FROM authorization_codes WHERE code_hash = ?")
+            .bind(hash.0.to_vec())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(match row {
+            Some(r) => CodeRedemption::AlreadyUsed(code_from_row(&r)?),
+            None => CodeRedemption::Unknown,
+        })
+    }
+
+    async fn revoke_code_family(&self, code: &TokenHash) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        for table in ["access_tokens", "refresh_tokens"] {
+            let sql = match table {
+                "access_tokens" => "UPDATE access_tokens SET revoked = 1 WHERE code_hash = ?",
+                _ => "UPDATE refresh_tokens SET revoked = 1 WHERE code_hash = ?",
+            };
+            sqlx::query(sql)
+                .bind(code.0.to_vec())
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+        }
+        tx.commit().await.map_err(err)
+    }
+
+    async fn insert_refresh_token(&self, t: &RefreshTokenRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, client_id, subject, scope, claims, cnf, code_hash, sid, issued_at, expires_at, revoked) \
+             VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        )
+        .bind(t.hash.0.to_vec())
+        .bind(&t.client_id)
+        .bind(&t.subject)
+        .bind(&t.scope)
+        .bind(t.claims.join(" "))
+        .bind(t.cnf.map(|c| c.to_base64url()))
+        .bind(t.code.map(|c| c.0.to_vec()))
+        .bind(&t.sid)
+        .bind(t.issued_at)
+        .bind(t.expires_at)
+        .bind(t.revoked)
+        .execute(&self.pool)
+        .await
+        .map_err(err)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,138 @@
+//! Tests of the SQLite backend against real database files.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use super::*;
+use certbound_core::model::AccessTokenRecord;
+use certbound_core::store::{Store, TokenStore};
+use certbound_mtls::DistinguishedName;
+
+/// The reference's public sample certificate (no private key exists in this repository).
+const BLOG_CERT: &str = "-----BEGIN CERTIFICATE-----
+MIID3TCCAsWgAwIBAgIUJQW8iwYsAbyjc/oHti8DPLJH5ZcwDQYJKoZIhvcNAQEL
+BQAwfjELMAkGA1UEBhMCU0wxEDAOBgNVBAgMB1dlc3Rlcm4xEDAOBgNVBAcMB0Nv
+bG9tYm8xDTALBgNVBAoMBFdTTzIxDDAKBgNVBAsMA0lBTTENMAsGA1UEAwwER2Fn
+YTEfMB0GCSqGSIb3DQEJARYQZ2FuZ2FuaUB3c28yLmNvbTAeFw0yMDAzMjQxMjQy
+MDFaFw0zMDAzMjIxMjQyMDFaMH4xCzAJBgNVBAYTAlNMMRAwDgYDVQQIDAdXZXN0
+ZXJuMRAwDgYDVQQHDAdDb2xvbWJvMQ0wCwYDVQQKDARXU08yMQwwCgYDVQQLDANJ
+QU0xDTALBgNVBAMMBEdhZ2ExHzAdBgkqhkiG9w0BCQEWEGdhbmdhbmlAd3NvMi5j
+b20wggEiMA0GCSqGSIb3DQEBAQUAA4IBDwAwggEKAoIBAQC+reCEYOn2lnWgFsp0
+TF0R1wQiD9C/N+dnv4xCa0rFiu4njDzWR/8tYFl0koaxXoP0+oGnT07KlkA66q0z
+twikLZXphLdCBbJ1hSmNvor48FuSb6DgqWixrUa2LHlpaaV7RvlmG+IhZEgKDXdS
++/tK0hlcgRzENyOEdETDO5fFlKGGuwaGv6/w69h2LTKGu5nyDLF51rjQ18xp026b
+tHC7se/XSlcp3X63xeOIcFv6m84AN2lnV+g8MOfu2wgWtsKaxn4BL64E7nHZNNLx
+MRf7GtUm2bl9ydFX4aD1r1Oj4iqFWMNcfQ676Qshk8s7ui3LKWFXwNN/SRD0c/OR
+tv23AgMBAAGjUzBRMB0GA1UdDgQWBBRDu/vqRafReh4fFHS3Nz4T6u9mUDAfBgNV
+HSMEGDAWgBRDu/vqRafReh4fFHS3Nz4T6u9mUDAPBgNVHRMBAf8EBTADAQH/MA0G
+CSqGSIb3DQEBCwUAA4IBAQB7NH51Yj4moEhMonnLUh3eTtf6DUnrpscx6td28rry
+oDZPfCkJs4VHU9F50etw54FoHqoIaHp5UIB6l1OsVXytUmwrdxbqW7nfOItYwN1y
+V093aI2aOeMQYmS+vrPkSkxySP6+wGCWe4gfMgpr6iu9xiWLpnILw5q71gmXWtS9
+00S5aLbllGYe74jkyldLIdhS4TyEBIDgcpZrD8x/Z42al6T/6EANMpvu4Jopisg+
+uwwkEGSM1I/kjiW+YkWC4oTZ1jMZUWC11WbcouLwjfaf6gt4zWitYCP0r0fLGk4b
+SJfUFsnJNu6vDhx60TbRhIh9P2jxkmgNYPuAxFtF8v+h
+-----END CERTIFICATE-----
+";
+
+fn client(id: &str) -> Client {
+    let cert = ClientCertificate::from_pem(BLOG_CERT).unwrap().remove(0);
+    Client {
+        client_id: id.into(),
+        name: "playground2".into(),
+        auth_method: ClientAuthMethod::SelfSignedTlsClientAuth,
+        secret_hash: Some(TokenHash::of(b"s")),
+        certificates: vec![RegisteredCertificate { certificate: cert }],
+        subject: Some(SubjectMatch::SubjectDn(
+            "CN=Gaga,O=WSO2".parse::<DistinguishedName>().unwrap(),
+        )),
+        grant_types: vec![GrantType::ClientCredentials],
+        redirect_uris: vec!["https://app.example/cb".into()],
+        scopes: vec!["a".into(), "b".into()],
+        bound_tokens: true,
+        access_token_lifetime: Some(60),
+        can_introspect: true,
+        created_at: 7,
+    }
+}
+
+async fn open() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
+    (dir, store)
+}
+
+#[tokio::test]
+async fn clients_round_trip_and_conflict() {
+    let (_d, store) = open().await;
+    let c = client("c1");
+    store.insert_client(&c).await.unwrap();
+    assert!(matches!(
+        store.insert_client(&c).await,
+        Err(StoreError::Conflict)
+    ));
+    let back = store.find_client("c1").await.unwrap().unwrap();
+    assert_eq!(back.name, c.name);
+    assert_eq!(back.auth_method, c.auth_method);
+    assert_eq!(back.secret_hash, c.secret_hash);
+    assert_eq!(back.subject, c.subject);
+    assert_eq!(back.grant_types, c.grant_types);
+    assert_eq!(back.scopes, c.scopes);
+    assert_eq!(back.access_token_lifetime, Some(60));
+    assert!(back.bound_tokens && back.can_introspect);
+    assert_eq!(
+        back.certificates[0].thumbprint().to_base64url(),
+        "mt3KDY1hofQurloTbphKHCSrTlAGl5MlgXX6Xxj9c_E"
+    );
+    assert!(store.find_client("nope").await.unwrap().is_none());
+    assert_eq!(store.list_clients().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn tokens_round_trip_and_go_with_their_client() {
+    let (_d, store) = open().await;
+    store.insert_client(&client("c1")).await.unwrap();
+    let t = AccessTokenRecord {
+        hash: TokenHash::of(b"tok"),
+        client_id: "c1".into(),
+        subject: None,
+        scope: "a".into(),
+        issued_at: 10,
+        expires_at: 20,
+        cnf: Some(Thumbprint::of_der(b"x")),
+        revoked: false,
+        claims: vec!["email".into()],
+        code: Some(TokenHash::of(b"code")),
+    };
+    store.insert_access_token(&t).await.unwrap();
+    let back = store.find_access_token(&t.hash).await.unwrap().unwrap();
+    assert_eq!(back.cnf, t.cnf);
+    assert_eq!((back.issued_at, back.expires_at), (10, 20));
+    assert!(store.delete_client("c1").await.unwrap());
+    assert!(
+        store.find_access_token(&t.hash).await.unwrap().is_none(),
+        "cascade"
+    );
+    assert!(!store.delete_client("c1").await.unwrap());
+}
+
+#[tokio::test]
+async fn a_newer_schema_is_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    sqlx::query("INSERT INTO certbound_schema (version) VALUES (999)")
+        .execute(&store.pool)
+        .await
+        .unwrap();
+    store.pool.close().await;
+    let Err(e) = SqliteStore::open(&path).await else {
+        panic!("must refuse")
+    };
+    assert!(
+        e.to_string().contains("newer than this certbound knows"),
+        "{e}"
+    );
+    // Users are a trait object away from the protocol logic.
+    let _: &dyn Store = &SqliteStore::open(&dir.path().join("other.db"))
+        .await
+        .unwrap();
+}

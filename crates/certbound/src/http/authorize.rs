@@ -1,0 +1,314 @@
+//! `GET /oauth2/authorize` and the sign-in and consent forms (RFC 6749 §4.1.1, OIDC Core
+//! §3.1.2). Forms carry the original request and a CSRF token; POSTs answer 303.
+
+use super::extract::{ConnectionInfo, read_form_pairs};
+use super::{AppState, cookies};
+use crate::pages::{self, ClaimRow, ConsentPage, LoginPage};
+use axum::Extension;
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use certbound_core::OAuthError;
+use certbound_core::authorize::{AuthorizationRequest, AuthorizeError, Decision, Next};
+use certbound_core::login::{self, LoginError};
+use certbound_core::model::Session;
+use certbound_core::secret::{self, Secret};
+
+/// `GET /oauth2/authorize`.
+pub async fn start(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let query = query.unwrap_or_default();
+    let request = match AuthorizationRequest::parse(&state.server, &query).await {
+        Ok(r) => r,
+        Err(e) => return authorize_error(e),
+    };
+    let now = state.server.clock.now();
+    let session = match current_session(&state, &headers, now).await {
+        Ok(s) => s,
+        Err(e) => return server_error(e),
+    };
+    proceed(&state, &headers, &request, session.as_ref(), now).await
+}
+
+/// Shows the page the request needs next, or sends the browser back to the client.
+async fn proceed(
+    state: &AppState,
+    headers: &HeaderMap,
+    request: &AuthorizationRequest,
+    session: Option<&Session>,
+    now: i64,
+) -> Response {
+    let next = match request.next(&state.server, session, now).await {
+        Ok(n) => n,
+        Err(e) => return server_error(e),
+    };
+    match (next, session) {
+        (Next::Error(e), _) => redirect(StatusCode::FOUND, &e.location()),
+        (Next::Login, _) | (_, None) => {
+            login_page(state, headers, request, "", None, StatusCode::OK)
+        }
+        (Next::Consent { claims }, Some(session)) => {
+            consent_page(state, headers, request, session, &claims).await
+        }
+        (Next::Issue { claims }, Some(session)) => {
+            match request
+                .issue_code(&state.server, session, claims, now)
+                .await
+            {
+                Ok(location) => redirect(StatusCode::FOUND, &location),
+                Err(e) => server_error(e),
+            }
+        }
+    }
+}
+
+/// `POST /oauth2/authorize/login`.
+pub async fn login(
+    State(state): State<AppState>,
+    Extension(conn): Extension<ConnectionInfo>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let form = match read_form_pairs(&headers, body, state.max_body_bytes, &[]).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if !csrf_ok(&headers, form.get("csrf")) {
+        return expired_form();
+    }
+    let request =
+        match AuthorizationRequest::parse(&state.server, form.get("request").unwrap_or_default())
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => return authorize_error(e),
+        };
+    let username = form.get("username").unwrap_or_default();
+    let password = Secret::new(form.get("password").unwrap_or_default());
+    let now = state.server.clock.now();
+    match login::login(&state.server, username, &password, conn.peer_addr.ip(), now).await {
+        Ok(Ok((cookie, _session))) => {
+            // The session id changes at sign-in: any previous session is ended.
+            if let Some(old) = cookies::get(&headers, cookies::SESSION) {
+                let _ = login::end_session(&state.server, &old).await;
+            }
+            let target = format!("/oauth2/authorize?{}", request.query_after_login());
+            let mut response = redirect(StatusCode::SEE_OTHER, &target);
+            let age = i64::try_from(state.server.settings.session_lifetime).unwrap_or(i64::MAX);
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                cookies::set(cookies::SESSION, cookie.expose(), Some(age)),
+            );
+            response
+        }
+        Ok(Err(LoginError::Invalid)) => login_page(
+            &state,
+            &headers,
+            &request,
+            username,
+            Some("Wrong username or password."),
+            StatusCode::OK,
+        ),
+        Ok(Err(LoginError::Throttled(wait))) => {
+            let message = format!("Too many failed attempts. Try again in {wait} seconds.");
+            let mut r = login_page(
+                &state,
+                &headers,
+                &request,
+                username,
+                Some(&message),
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+            if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            r
+        }
+        Err(e) => server_error(e),
+    }
+}
+
+/// `POST /oauth2/authorize/consent`.
+pub async fn consent(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let form = match read_form_pairs(&headers, body, state.max_body_bytes, &["claim"]).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if !csrf_ok(&headers, form.get("csrf")) {
+        return expired_form();
+    }
+    let request =
+        match AuthorizationRequest::parse(&state.server, form.get("request").unwrap_or_default())
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => return authorize_error(e),
+        };
+    let now = state.server.clock.now();
+    let session = match current_session(&state, &headers, now).await {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            return login_page(
+                &state,
+                &headers,
+                &request,
+                "",
+                Some("Your session ended. Sign in again."),
+                StatusCode::OK,
+            );
+        }
+        Err(e) => return server_error(e),
+    };
+    let decision: Decision = match form.get("decision").unwrap_or_default().parse() {
+        Ok(d) => d,
+        Err(_) => {
+            return pages::error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "Choose Approve or Deny.",
+            );
+        }
+    };
+    match request
+        .decide(&state.server, &session, decision, &form.all("claim"), now)
+        .await
+    {
+        Ok(location) => redirect(StatusCode::SEE_OTHER, &location),
+        Err(e) => server_error(e),
+    }
+}
+
+async fn current_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    now: i64,
+) -> Result<Option<Session>, OAuthError> {
+    match cookies::get(headers, cookies::SESSION) {
+        Some(cookie) => login::session(&state.server, &cookie, now).await,
+        None => Ok(None),
+    }
+}
+
+/// The CSRF token of this browser, and whether it is new (then it must be set as a cookie).
+fn csrf_token(state: &AppState, headers: &HeaderMap) -> (String, bool) {
+    match cookies::get(headers, cookies::CSRF) {
+        Some(t) if t.len() == 43 => (t, false),
+        _ => (
+            secret::generate(state.server.random.as_ref())
+                .expose()
+                .to_owned(),
+            true,
+        ),
+    }
+}
+
+/// Double-submit check: the form's token equals the cookie's, compared in constant time.
+fn csrf_ok(headers: &HeaderMap, form: Option<&str>) -> bool {
+    match (cookies::get(headers, cookies::CSRF), form) {
+        (Some(c), Some(f)) if c.len() == f.len() => {
+            subtle::ConstantTimeEq::ct_eq(c.as_bytes(), f.as_bytes()).into()
+        }
+        _ => false,
+    }
+}
+
+fn with_csrf_cookie(mut response: Response, token: &str, new: bool) -> Response {
+    if new {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            cookies::set(cookies::CSRF, token, Some(86_400)),
+        );
+    }
+    response
+}
+
+fn login_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    request: &AuthorizationRequest,
+    username: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let (csrf, new) = csrf_token(state, headers);
+    let query = request.query();
+    let page = LoginPage {
+        client_name: &request.client.name,
+        csrf: &csrf,
+        request: &query,
+        username,
+        error,
+    };
+    with_csrf_cookie(pages::render(status, &page), &csrf, new)
+}
+
+async fn consent_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    request: &AuthorizationRequest,
+    session: &Session,
+    claims: &[String],
+) -> Response {
+    let user = match state.server.store.find_user(&session.username).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return login_page(state, headers, request, "", None, StatusCode::OK),
+        Err(e) => return server_error(e.into()),
+    };
+    let rows = claims
+        .iter()
+        .map(|c| ClaimRow {
+            label: pages::claim_label(c),
+            value: user.claims.get(c).cloned().unwrap_or_default(),
+            name: c.clone(),
+        })
+        .collect();
+    let (csrf, new) = csrf_token(state, headers);
+    let query = request.query();
+    let page = ConsentPage {
+        client_name: &request.client.name,
+        username: &user.username,
+        csrf: &csrf,
+        request: &query,
+        claims: rows,
+        scopes: request.scope.to_string(),
+    };
+    with_csrf_cookie(pages::render(StatusCode::OK, &page), &csrf, new)
+}
+
+fn authorize_error(e: AuthorizeError) -> Response {
+    match e {
+        AuthorizeError::Page(e) => {
+            pages::error(StatusCode::BAD_REQUEST, e.code.as_str(), &e.description)
+        }
+        AuthorizeError::Redirect(r) => redirect(StatusCode::FOUND, &r.location()),
+    }
+}
+
+fn expired_form() -> Response {
+    pages::error(
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "This form has expired or was not sent by this site. Go back to the application and start again.",
+    )
+}
+
+fn server_error(e: OAuthError) -> Response {
+    pages::error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        e.code.as_str(),
+        "Something went wrong on our side. Try again shortly.",
+    )
+}
+
+fn redirect(status: StatusCode, location: &str) -> Response {
+    let mut response = status.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    pages::secure_headers(response.headers_mut());
+    response
+}

@@ -1,0 +1,33 @@
+//! The browser cookies of the sign-in flow: the session cookie and the CSRF cookie, both
+//! `Secure`, `HttpOnly`, `SameSite=Lax`.
+
+use axum::http::{HeaderMap, HeaderValue, header};
+
+/// The login session (its value is stored only as a hash).
+pub const SESSION: &str = "cb_session";
+/// The CSRF token, double-submitted in every form.
+pub const CSRF: &str = "cb_csrf";
+
+/// The value of a cookie sent by the browser.
+pub fn get(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+        .filter(|v| {
+            !v.is_empty()
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
+/// A `Set-Cookie` value; `max_age` None deletes the cookie.
+pub fn set(name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
+    let age = max_age.unwrap_or(0);
+    let text = format!("{name}={value}; Path=/; Max-Age={age}; Secure; HttpOnly; SameSite=Lax");
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
+}

@@ -1,0 +1,684 @@
+//! The authorization code flow at the HTTP level: sign-in and consent pages, PKCE, codes,
+//! id_tokens, userinfo with certificate binding, discovery, JWKS and key rotation.
+
+use crate::browser::{self, Browser, enc, input, location, query_param};
+use crate::harness::Server;
+use crate::pki::{self, Identity, Validity};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+pub const REDIRECT: &str = "http://localhost:8080/playground2/oauth2client";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+pub fn challenge(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// A user with profile claims, created through the CLI.
+pub fn create_user(server: &Server, name: &str, password: &str, claims: &[&str]) {
+    use std::io::Write;
+    let mut args: Vec<String> = vec![
+        "user".into(),
+        "create".into(),
+        name.into(),
+        "--password-stdin".into(),
+    ];
+    for c in claims {
+        args.push("--claim".into());
+        args.push((*c).into());
+    }
+    let mut child = std::process::Command::new(crate::harness::BIN)
+        .args(&args)
+        .arg("--data-dir")
+        .arg(server.data_dir())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+/// A server with alice (email, given_name) and a self-signed mTLS client for the code flow.
+pub fn setup() -> (Server, Identity, String) {
+    let server = Server::start();
+    create_user(
+        &server,
+        "alice",
+        "alice-pw",
+        &[
+            "email=alice@example.com",
+            "given_name=Alice",
+            "family_name=Liddell",
+        ],
+    );
+    let id = pki::self_signed(
+        server.path(),
+        "playground2",
+        "playground2",
+        Validity::Current,
+    );
+    let client_id = server.self_signed_client(
+        &id.cert,
+        &[
+            "--grant-type",
+            "authorization_code",
+            "--grant-type",
+            "refresh_token",
+            "--redirect-uri",
+            REDIRECT,
+        ],
+    );
+    (server, id, client_id)
+}
+
+pub fn authorize_url(client_id: &str, extra: &str) -> String {
+    format!(
+        "/oauth2/authorize?response_type=code&client_id={client_id}&redirect_uri={}&scope=openid%20profile%20email&state=xyz&nonce=n-0S6&code_challenge={}&code_challenge_method=S256{extra}",
+        enc(REDIRECT),
+        challenge(VERIFIER)
+    )
+}
+
+/// Signs in on the page `r` shows; returns the response to the login POST.
+pub fn sign_in(
+    b: &Browser,
+    page: &crate::harness::Response,
+    user: &str,
+    password: &str,
+) -> crate::harness::Response {
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("action=\"/oauth2/authorize/login\""),
+        "not the sign-in page: {}",
+        page.body
+    );
+    let csrf = input(&page.body, "csrf").unwrap();
+    let request = input(&page.body, "request").unwrap();
+    b.post(
+        "/oauth2/authorize/login",
+        &[
+            ("csrf", &csrf),
+            ("request", &request),
+            ("username", user),
+            ("password", password),
+        ],
+    )
+}
+
+/// Approves on the consent page `page` with `decision`, sharing `claims`.
+pub fn decide(
+    b: &Browser,
+    page: &crate::harness::Response,
+    decision: &str,
+    claims: &[&str],
+) -> crate::harness::Response {
+    assert!(
+        page.body.contains("action=\"/oauth2/authorize/consent\""),
+        "not the consent page: {}",
+        page.body
+    );
+    let csrf = input(&page.body, "csrf").unwrap();
+    let request = input(&page.body, "request").unwrap();
+    let mut pairs = vec![
+        ("csrf", csrf.as_str()),
+        ("request", request.as_str()),
+        ("decision", decision),
+    ];
+    for c in claims {
+        pairs.push(("claim", c));
+    }
+    b.post("/oauth2/authorize/consent", &pairs)
+}
+
+/// The whole browser part: sign in, approve once with every claim; returns the code.
+pub fn obtain_code(server: &Server, b: &Browser, client_id: &str) -> String {
+    let _ = server;
+    let page = b.get(&authorize_url(client_id, ""));
+    // Sign in when the browser has no session yet.
+    let consent = if page.body.contains("action=\"/oauth2/authorize/login\"") {
+        let r = sign_in(b, &page, "alice", "alice-pw");
+        assert_eq!(r.status, 303, "{}", r.body);
+        b.get(&location(&r))
+    } else {
+        page
+    };
+    let r = decide(
+        b,
+        &consent,
+        "approve_once",
+        &["email", "given_name", "family_name"],
+    );
+    assert_eq!(r.status, 303);
+    let to = location(&r);
+    assert!(to.starts_with(REDIRECT), "{to}");
+    assert_eq!(query_param(&to, "state").as_deref(), Some("xyz"));
+    query_param(&to, "code").unwrap()
+}
+
+/// The reference's token request for a code, with the client certificate and PKCE verifier.
+pub fn redeem(
+    server: &Server,
+    id: &Identity,
+    client_id: &str,
+    code: &str,
+    verifier: Option<&str>,
+) -> crate::harness::Response {
+    let mut body = format!(
+        "grant_type=authorization_code&client_id={client_id}&code={code}&redirect_uri=http%3A%2F%2Flocalhost%3A8080%2Fplayground2%2Foauth2client"
+    );
+    if let Some(v) = verifier {
+        body.push_str(&format!("&code_verifier={v}"));
+    }
+    server.post("/oauth2/token").cert(id).form(&body).send()
+}
+
+fn jwks(server: &Server) -> Value {
+    server.request_to(server.url("/oauth2/jwks")).send().json()
+}
+
+/// Verifies an id_token against the published JWKS; returns (header, claims).
+pub fn verify_id_token(server: &Server, token: &str) -> (Value, Value) {
+    let header: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(token.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let keys = jwks(server);
+    let jwk = keys["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == header["kid"])
+        .expect("kid published");
+    certbound_core::jose::verify_jwt(token, jwk).expect("valid signature")
+}
+
+#[test]
+fn the_reference_code_flow_with_mtls_pkce_and_openid() {
+    let (server, id, client_id) = setup();
+    let b = Browser::new(&server, "b");
+    let code = obtain_code(&server, &b, &client_id);
+    let r = redeem(&server, &id, &client_id, &code, Some(VERIFIER));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let t = r.json();
+    for k in [
+        "access_token",
+        "refresh_token",
+        "scope",
+        "id_token",
+        "token_type",
+        "expires_in",
+    ] {
+        assert!(!t[k].is_null(), "{k} missing: {t}");
+    }
+    assert_eq!(t["token_type"], "Bearer");
+    assert_eq!(t["scope"], "email openid profile");
+    let access = t["access_token"].as_str().unwrap();
+
+    let (header, claims) = verify_id_token(&server, t["id_token"].as_str().unwrap());
+    assert_eq!(header["alg"], "RS256");
+    assert!(header["x5t"].is_string());
+    assert_eq!(claims["iss"], server.issuer.as_str());
+    assert_eq!(claims["aud"], client_id.as_str());
+    assert_eq!(claims["azp"], client_id.as_str());
+    assert_eq!(claims["sub"], "alice");
+    assert_eq!(claims["nonce"], "n-0S6");
+    assert_eq!(claims["amr"], serde_json::json!(["pwd"]));
+    assert_eq!(
+        claims["at_hash"],
+        certbound_core::jose::left_half_hash(access).as_str()
+    );
+    assert_eq!(
+        claims["c_hash"],
+        certbound_core::jose::left_half_hash(&code).as_str()
+    );
+    for k in ["exp", "iat", "nbf", "auth_time", "sid"] {
+        assert!(!claims[k].is_null(), "{k} missing");
+    }
+
+    let info = server.introspect(access);
+    assert_eq!(info["cnf"]["x5t#S256"], id.thumbprint().as_str());
+    assert_eq!(info["username"], "alice");
+
+    // userinfo: the approved claims, only with the bound certificate.
+    let ui = server
+        .request_to(server.url("/oauth2/userinfo"))
+        .cert(&id)
+        .header(&format!("authorization: Bearer {access}"))
+        .send();
+    assert_eq!(ui.status, 200, "{}", ui.body);
+    assert_eq!(
+        ui.json(),
+        serde_json::json!({"sub": "alice", "email": "alice@example.com", "given_name": "Alice", "family_name": "Liddell"})
+    );
+    let ui = server
+        .request_to(server.url("/oauth2/userinfo"))
+        .header(&format!("authorization: Bearer {access}"))
+        .send();
+    assert_eq!(ui.status, 401);
+    assert!(
+        ui.header("www-authenticate")
+            .unwrap()
+            .contains("error=\"invalid_token\"")
+    );
+    let other = pki::self_signed(server.path(), "other", "other", Validity::Current);
+    let ui = server
+        .request_to(server.url("/oauth2/userinfo"))
+        .cert(&other)
+        .header(&format!("authorization: Bearer {access}"))
+        .send();
+    assert_eq!(ui.status, 401);
+    let ui = server.request_to(server.url("/oauth2/userinfo")).send();
+    assert_eq!(ui.status, 401);
+    assert_eq!(
+        ui.header("www-authenticate").as_deref(),
+        Some("Bearer realm=\"certbound\"")
+    );
+}
+
+#[test]
+fn consent_narrows_claims_and_deny_returns_access_denied() {
+    let (server, id, client_id) = setup();
+    let b = Browser::new(&server, "b");
+    let page = b.get(&authorize_url(&client_id, ""));
+    let consent = b.get(&location(&sign_in(&b, &page, "alice", "alice-pw")));
+    assert!(
+        consent.body.contains("playground2") && consent.body.contains("Email address"),
+        "names the client and lists attributes"
+    );
+    let r = decide(&b, &consent, "approve_once", &["email"]);
+    let code = query_param(&location(&r), "code").unwrap();
+    let t = redeem(&server, &id, &client_id, &code, Some(VERIFIER)).json();
+    let ui = server
+        .request_to(server.url("/oauth2/userinfo"))
+        .cert(&id)
+        .header(&format!(
+            "authorization: Bearer {}",
+            t["access_token"].as_str().unwrap()
+        ))
+        .send();
+    assert_eq!(
+        ui.json(),
+        serde_json::json!({"sub": "alice", "email": "alice@example.com"})
+    );
+
+    let consent = b.get(&authorize_url(&client_id, ""));
+    let r = decide(&b, &consent, "deny", &[]);
+    assert_eq!(r.status, 303);
+    let to = location(&r);
+    assert_eq!(query_param(&to, "error").as_deref(), Some("access_denied"));
+    assert_eq!(query_param(&to, "state").as_deref(), Some("xyz"));
+}
+
+#[test]
+fn approve_always_is_remembered_until_revoked_with_the_cli() {
+    let (server, _id, client_id) = setup();
+    let b = Browser::new(&server, "b");
+    let page = b.get(&authorize_url(&client_id, ""));
+    let consent = b.get(&location(&sign_in(&b, &page, "alice", "alice-pw")));
+    assert_eq!(
+        decide(&b, &consent, "approve_always", &["email", "given_name"]).status,
+        303
+    );
+    // Next time: straight back to the client with a code.
+    let r = b.get(&authorize_url(&client_id, ""));
+    assert_eq!(r.status, 302, "{}", r.body);
+    assert!(query_param(&location(&r), "code").is_some());
+    // prompt=none works now too.
+    let r = b.get(&authorize_url(&client_id, "&prompt=none"));
+    assert!(query_param(&location(&r), "code").is_some());
+    let out = server.cli(&["consent", "revoke", "alice", &client_id]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = b.get(&authorize_url(&client_id, ""));
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("action=\"/oauth2/authorize/consent\""));
+    let r = b.get(&authorize_url(&client_id, "&prompt=none"));
+    assert_eq!(
+        query_param(&location(&r), "error").as_deref(),
+        Some("consent_required")
+    );
+}
+
+#[test]
+fn prompt_none_without_a_session_and_prompt_login_with_one() {
+    let (server, _id, client_id) = setup();
+    let b = Browser::new(&server, "b");
+    let r = b.get(&authorize_url(&client_id, "&prompt=none"));
+    assert_eq!(r.status, 302);
+    assert_eq!(
+        query_param(&location(&r), "error").as_deref(),
+        Some("login_required")
+    );
+    let page = b.get(&authorize_url(&client_id, ""));
+    sign_in(&b, &page, "alice", "alice-pw");
+    let r = b.get(&authorize_url(&client_id, "&prompt=login"));
+    assert!(
+        r.body.contains("action=\"/oauth2/authorize/login\""),
+        "prompt=login shows the sign-in page again"
+    );
+    let r = sign_in(&b, &r, "alice", "alice-pw");
+    assert!(
+        !location(&r).contains("prompt"),
+        "after signing in, prompt=login is satisfied"
+    );
+    let r = b.get(&authorize_url(&client_id, "&max_age=0"));
+    assert!(
+        r.body.contains("action=\"/oauth2/authorize/login\"") || r.body.contains("consent"),
+        "max_age=0 is handled"
+    );
+}
+
+#[test]
+fn code_replay_revokes_its_tokens_and_concurrent_redemption_succeeds_once() {
+    let (server, id, client_id) = setup();
+    let b = Browser::new(&server, "b");
+    let code = obtain_code(&server, &b, &client_id);
+    let first = redeem(&server, &id, &client_id, &code, Some(VERIFIER));
+    assert_eq!(first.status, 200);
+    let access = first.json()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(server.introspect(&access)["active"], true);
+    redeem(&server, &id, &client_id, &code, Some(VERIFIER)).assert_error(400, "invalid_grant");
+    assert_eq!(
+        server.introspect(&access)["active"],
+        false,
+        "RFC 6749 §4.1.2: tokens from a replayed code are revoked"
+    );
+
+    for _ in 0..3 {
+        let code = obtain_code(&server, &b, &client_id);
+        let statuses: Vec<u16> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..2)
+                .map(|_| s.spawn(|| redeem(&server, &id, &client_id, &code, Some(VERIFIER)).status))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let mut sorted = statuses.clone();
+        sorted.sort_unstable();
+        assert_eq!(
+            sorted,
+            vec![200, 400],
+            "exactly one concurrent redemption wins: {statuses:?}"
+        );
+    }
+}
+
+#[test]
+fn pkce_and_code_binding_failures_are_invalid_grant() {
+    let (server, id, client_id) = setup();
+    let b = Browser::new(&server, "b");
+    let code = obtain_code(&server, &b, &client_id);
+    redeem(
+        &server,
+        &id,
+        &client_id,
+        &code,
+        Some("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXK"),
+    )
+    .assert_error(400, "invalid_grant");
+    let code = obtain_code(&server, &b, &client_id);
+    redeem(&server, &id, &client_id, &code, None).assert_error(400, "invalid_grant");
+    // A verifier for a request that had no challenge.
+    let page = b.get(&authorize_url(&client_id, "").replace(
+        &format!(
+            "&code_challenge={}&code_challenge_method=S256",
+            challenge(VERIFIER)
+        ),
+        "",
+    ));
+    let r = decide(&b, &page, "approve_once", &[]);
+    let code = query_param(&location(&r), "code").unwrap();
+    redeem(&server, &id, &client_id, &code, Some(VERIFIER)).assert_error(400, "invalid_grant");
+    // Another client cannot redeem it, nor a wrong redirect_uri.
+    let code = obtain_code(&server, &b, &client_id);
+    let other = pki::self_signed(server.path(), "other", "other", Validity::Current);
+    let other_id = server.self_signed_client(
+        &other.cert,
+        &[
+            "--grant-type",
+            "authorization_code",
+            "--redirect-uri",
+            REDIRECT,
+        ],
+    );
+    redeem(&server, &other, &other_id, &code, Some(VERIFIER)).assert_error(400, "invalid_grant");
+    let code = obtain_code(&server, &b, &client_id);
+    let body = format!(
+        "grant_type=authorization_code&client_id={client_id}&code={code}&redirect_uri=http%3A%2F%2Flocalhost%3A8080%2Fother&code_verifier={VERIFIER}"
+    );
+    server
+        .post("/oauth2/token")
+        .cert(&id)
+        .form(&body)
+        .send()
+        .assert_error(400, "invalid_grant");
+    // A code that never existed; the code client without its certificate.
+    redeem(&server, &id, &client_id, "not-a-code", Some(VERIFIER))
+        .assert_error(400, "invalid_grant");
+    let code = obtain_code(&server, &b, &client_id);
+    let body = format!(
+        "grant_type=authorization_code&client_id={client_id}&code={code}&code_verifier={VERIFIER}"
+    );
+    server
+        .post("/oauth2/token")
+        .form(&body)
+        .send()
+        .assert_error(401, "invalid_client");
+}
+
+#[test]
+fn invalid_authorization_requests_never_redirect_to_unregistered_uris() {
+    let (server, _id, client_id) = setup();
+    let b = Browser::new(&server, "b");
+    for url in [
+        authorize_url("unknown-client", ""),
+        authorize_url(&client_id, "").replace(&enc(REDIRECT), &enc("https://evil.example/cb")),
+        format!("/oauth2/authorize?response_type=code&client_id={client_id}&client_id={client_id}"),
+    ] {
+        let r = b.get(&url);
+        assert_eq!(r.status, 400, "{url}");
+        assert!(r.header("location").is_none(), "no redirect for {url}");
+        assert!(r.body.contains("Cannot continue"));
+    }
+    let r =
+        b.get(&authorize_url(&client_id, "").replace("response_type=code", "response_type=token"));
+    assert_eq!(r.status, 302);
+    let to = location(&r);
+    assert!(to.starts_with(REDIRECT));
+    assert_eq!(
+        query_param(&to, "error").as_deref(),
+        Some("unsupported_response_type")
+    );
+    assert_eq!(query_param(&to, "state").as_deref(), Some("xyz"));
+    let r = b.get(&authorize_url(&client_id, "").replace("S256", "plain"));
+    assert_eq!(
+        query_param(&location(&r), "error").as_deref(),
+        Some("invalid_request")
+    );
+}
+
+#[test]
+fn pages_are_protected_by_csrf_cookies_and_headers() {
+    let (server, _id, client_id) = setup();
+    let b = Browser::new(&server, "b");
+    let page = b.get(&authorize_url(&client_id, ""));
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(page.header("x-frame-options").is_some());
+    let set_cookie: Vec<&str> = page
+        .headers
+        .lines()
+        .filter(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .collect();
+    assert!(
+        set_cookie.iter().any(|c| c.contains("cb_csrf=")
+            && c.contains("Secure")
+            && c.contains("HttpOnly")
+            && c.contains("SameSite=Lax")),
+        "{set_cookie:?}"
+    );
+    // A forged or missing CSRF token is refused, and signs nobody in.
+    let request = input(&page.body, "request").unwrap();
+    let r = b.post(
+        "/oauth2/authorize/login",
+        &[
+            ("csrf", "forged"),
+            ("request", &request),
+            ("username", "alice"),
+            ("password", "alice-pw"),
+        ],
+    );
+    assert_eq!(r.status, 400);
+    assert!(b.cookie("cb_session").is_none());
+    let r = sign_in(&b, &page, "alice", "alice-pw");
+    assert_eq!(r.status, 303);
+    let session_cookie = r
+        .headers
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:") && l.contains("cb_session="))
+        .unwrap();
+    for flag in ["Secure", "HttpOnly", "SameSite=Lax"] {
+        assert!(session_cookie.contains(flag), "{session_cookie}");
+    }
+    let first = b.cookie("cb_session").unwrap();
+    let page = b.get(&authorize_url(&client_id, "&prompt=login"));
+    sign_in(&b, &page, "alice", "alice-pw");
+    let second = b.cookie("cb_session").unwrap();
+    assert_ne!(first, second, "the session id changes at sign-in");
+    // The old session no longer works: with its cookie, prompt=none needs a login.
+    let old = Browser::new(&server, "old");
+    std::fs::write(
+        server.path().join("old.cookies"),
+        format!("localhost\tFALSE\t/\tTRUE\t0\tcb_session\t{first}\n"),
+    )
+    .unwrap();
+    let r = old.get(&authorize_url(&client_id, "&prompt=none"));
+    assert_eq!(
+        query_param(&location(&r), "error").as_deref(),
+        Some("login_required")
+    );
+}
+
+#[test]
+fn failed_sign_ins_are_throttled() {
+    let (server, _id, client_id) = setup();
+    let b = Browser::new(&server, "b");
+    let page = b.get(&authorize_url(&client_id, ""));
+    for _ in 0..5 {
+        let r = sign_in(&b, &page, "alice", "wrong");
+        assert_eq!(r.status, 200);
+        assert!(r.body.contains("Wrong username or password"));
+    }
+    let r = sign_in(&b, &page, "alice", "alice-pw");
+    assert_eq!(
+        r.status, 429,
+        "even the right password waits after repeated failures"
+    );
+    assert!(r.header("retry-after").is_some());
+}
+
+#[test]
+fn discovery_documents_jwks_and_key_rotation() {
+    let (server, id, client_id) = setup();
+    let get = |p: &str| server.request_to(server.url(p)).send().json();
+    let oidc = get("/.well-known/openid-configuration");
+    assert_eq!(oidc, get("/.well-known/oauth-authorization-server"));
+    assert_eq!(oidc, get("/oauth2/token/.well-known/openid-configuration"));
+    assert_eq!(oidc["issuer"], server.issuer.as_str());
+    assert_eq!(oidc["tls_client_certificate_bound_access_tokens"], true);
+    assert_eq!(
+        oidc["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    let methods = oidc["token_endpoint_auth_methods_supported"]
+        .as_array()
+        .unwrap();
+    assert!(
+        methods.contains(&Value::from("tls_client_auth"))
+            && methods.contains(&Value::from("self_signed_tls_client_auth"))
+    );
+    assert_eq!(oidc["jwks_uri"], server.url("/oauth2/jwks").as_str());
+    assert_eq!(
+        oidc["userinfo_endpoint"],
+        server.url("/oauth2/userinfo").as_str()
+    );
+
+    let before = jwks(&server);
+    let old_kid = before["keys"][0]["kid"].as_str().unwrap().to_owned();
+    assert!(before["keys"][0]["x5c"].is_array() && before["keys"][0]["x5t"].is_string());
+    let out = server.cli(&["keys", "rotate"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Nodes pick up keys within the cache period; a restart makes it immediate here.
+    let server = server.restart();
+    let after = jwks(&server);
+    let kids: Vec<&str> = after["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(kids.len(), 2, "the old key stays published: {kids:?}");
+    assert!(kids.contains(&old_kid.as_str()));
+    let b = Browser::new(&server, "b2");
+    let code = obtain_code(&server, &b, &client_id);
+    let t = redeem(&server, &id, &client_id, &code, Some(VERIFIER)).json();
+    let (header, _) = verify_id_token(&server, t["id_token"].as_str().unwrap());
+    assert_ne!(
+        header["kid"],
+        old_kid.as_str(),
+        "new tokens are signed with the new key"
+    );
+}
+
+#[test]
+fn profile_claims_can_be_edited_later() {
+    let (server, id, client_id) = setup();
+    let out = server.cli(&[
+        "user",
+        "update",
+        "alice",
+        "--claim",
+        "email=alice@new.example",
+        "--claim",
+        "family_name=",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let b = Browser::new(&server, "b");
+    let code = obtain_code(&server, &b, &client_id);
+    let t = redeem(&server, &id, &client_id, &code, Some(VERIFIER)).json();
+    let ui = server
+        .request_to(server.url("/oauth2/userinfo"))
+        .cert(&id)
+        .header(&format!(
+            "authorization: Bearer {}",
+            t["access_token"].as_str().unwrap()
+        ))
+        .send();
+    assert_eq!(
+        ui.json(),
+        serde_json::json!({"sub": "alice", "email": "alice@new.example", "given_name": "Alice"})
+    );
+    let bad = server.cli(&["user", "update", "alice", "--claim", "shoe_size=44"]);
+    assert!(!bad.status.success());
+    let _ = browser::enc;
+}
