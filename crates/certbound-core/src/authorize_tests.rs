@@ -241,3 +241,94 @@ async fn redirect_uris_with_a_query_keep_it() {
         .unwrap();
     assert!(loc.starts_with("https://app.example/cb?x=1&code="), "{loc}");
 }
+
+/// Redeems `code` with client_secret_basic at the server's current time.
+async fn redeem(
+    server: &AuthServer,
+    client_id: &str,
+    secret: &Secret,
+    code: &str,
+) -> Result<crate::tokens::TokenResponse, OAuthError> {
+    let body = format!(
+        "grant_type=authorization_code&code={code}&redirect_uri={}",
+        encode(REDIRECT)
+    );
+    let basic = crate::request::BasicCredentials {
+        username: client_id.into(),
+        password: secret.clone(),
+    };
+    let request =
+        crate::request::TokenRequest::parse(Form::parse(body.as_bytes()).unwrap(), Some(basic))
+            .unwrap();
+    server.token(request, None).await
+}
+
+#[tokio::test]
+async fn codes_expire_after_their_lifetime_without_sleeping() {
+    let (server, clock) = testing::server(NOW);
+    server
+        .keys
+        .ensure(server.store.as_ref(), NOW)
+        .await
+        .unwrap();
+    let spec = ClientSpec {
+        name: "c".into(),
+        auth_method: ClientAuthMethod::ClientSecretBasic,
+        certificates: vec![],
+        subject: None,
+        grant_types: vec![GrantType::AuthorizationCode],
+        redirect_uris: vec![REDIRECT.into()],
+        scopes: vec![],
+        bound_tokens: false,
+        access_token_lifetime: None,
+        can_introspect: false,
+    };
+    let (client, secret) = build_client(spec, &crate::OsRandom, NOW).unwrap();
+    let secret = secret.unwrap();
+    server.store.insert_client(&client).await.unwrap();
+    let user = build_user_with_claims(
+        "alice",
+        &Secret::new("pw"),
+        false,
+        Default::default(),
+        &crate::OsRandom,
+        NOW,
+    )
+    .unwrap();
+    server.store.insert_user(&user).await.unwrap();
+    let req = AuthorizationRequest::parse(&server, &query(&client.client_id, ""))
+        .await
+        .unwrap();
+
+    let code_of = |loc: String| {
+        let q = loc.split_once('?').unwrap().1;
+        q.split('&')
+            .find_map(|p| p.strip_prefix("code=").map(str::to_owned))
+            .unwrap()
+    };
+    let fresh = code_of(
+        req.issue_code(&server, &session(NOW), vec![], NOW)
+            .await
+            .unwrap(),
+    );
+    let stale = code_of(
+        req.issue_code(&server, &session(NOW), vec![], NOW)
+            .await
+            .unwrap(),
+    );
+    clock.set(NOW + 59);
+    let ok = redeem(&server, &client.client_id, &secret, &fresh)
+        .await
+        .unwrap();
+    assert!(ok.id_token.is_some(), "openid scope gets an id_token");
+    assert!(
+        ok.refresh_token.is_none(),
+        "no refresh token without the refresh_token grant"
+    );
+    clock.set(NOW + 60);
+    let e = redeem(&server, &client.client_id, &secret, &stale)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, crate::ErrorCode::InvalidGrant);
+    assert!(e.description.contains("expired"));
+}

@@ -1,7 +1,7 @@
 //! `GET /oauth2/authorize` and the sign-in and consent forms (RFC 6749 §4.1.1, OIDC Core
 //! §3.1.2). Forms carry the original request and a CSRF token; POSTs answer 303.
 
-use super::extract::{ConnectionInfo, read_form_pairs};
+use super::extract::{ConnectionInfo, client_addr, read_form_pairs};
 use super::{AppState, cookies};
 use crate::pages::{self, ClaimRow, ConsentPage, LoginPage};
 use axum::Extension;
@@ -90,7 +90,8 @@ pub async fn login(
     let username = form.get("username").unwrap_or_default();
     let password = Secret::new(form.get("password").unwrap_or_default());
     let now = state.server.clock.now();
-    match login::login(&state.server, username, &password, conn.peer_addr.ip(), now).await {
+    let addr = client_addr(state.proxy.as_deref(), &conn, &headers);
+    match login::login(&state.server, username, &password, addr, now).await {
         Ok(Ok((cookie, _session))) => {
             // The session id changes at sign-in: any previous session is ended.
             if let Some(old) = cookies::get(&headers, cookies::SESSION) {

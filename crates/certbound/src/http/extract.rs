@@ -103,6 +103,28 @@ pub async fn parse_request(
     })
 }
 
+/// The address of the client for rate limits: the TCP peer, or — only when the peer is a
+/// trusted proxy — the address that proxy appended to `X-Forwarded-For` (the rightmost one;
+/// anything further left was written by the client and is never believed).
+pub fn client_addr(
+    proxy: Option<&ProxyPolicy>,
+    conn: &ConnectionInfo,
+    headers: &HeaderMap,
+) -> std::net::IpAddr {
+    let peer = conn.peer_addr.ip();
+    if !proxy.is_some_and(|p| p.is_trusted(peer)) {
+        return peer;
+    }
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .next_back()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|a| a.trim().parse().ok())
+        .unwrap_or(peer)
+}
+
 /// The certificate a request presents: the connection's, or — from a trusted proxy only —
 /// the one in the configured header (DESIGN: never both, never from anyone else).
 pub(super) fn presented_certificate(
@@ -229,4 +251,54 @@ fn single(
         );
     }
     Ok(first)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn policy() -> ProxyPolicy {
+        ProxyPolicy {
+            header: "x-cert".into(),
+            chain_header: None,
+            format: certbound_mtls::HeaderFormat::Auto,
+            trusted: vec!["127.0.0.1/32".parse().unwrap()],
+            max_chain: 5,
+        }
+    }
+
+    fn conn(peer: &str) -> ConnectionInfo {
+        ConnectionInfo {
+            peer_addr: format!("{peer}:40000").parse().unwrap(),
+            certificate: None,
+        }
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies_and_only_its_last_hop() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            "203.0.113.66, 198.51.100.7".parse().unwrap(),
+        );
+        let p = policy();
+        assert_eq!(
+            client_addr(Some(&p), &conn("127.0.0.1"), &headers).to_string(),
+            "198.51.100.7"
+        );
+        assert_eq!(
+            client_addr(Some(&p), &conn("127.0.0.2"), &headers).to_string(),
+            "127.0.0.2"
+        );
+        assert_eq!(
+            client_addr(None, &conn("127.0.0.1"), &headers).to_string(),
+            "127.0.0.1"
+        );
+        headers.insert("x-forwarded-for", "not-an-address".parse().unwrap());
+        assert_eq!(
+            client_addr(Some(&p), &conn("127.0.0.1"), &headers).to_string(),
+            "127.0.0.1"
+        );
+    }
 }

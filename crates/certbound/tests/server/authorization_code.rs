@@ -682,3 +682,45 @@ fn profile_claims_can_be_edited_later() {
     assert!(!bad.status.success());
     let _ = browser::enc;
 }
+
+#[test]
+fn the_reference_token_request_works_byte_for_byte_for_a_confidential_client_without_pkce() {
+    let (server, id, client_id) = setup();
+    let b = Browser::new(&server, "b");
+    let url = authorize_url(&client_id, "").replace(
+        &format!(
+            "&code_challenge={}&code_challenge_method=S256",
+            challenge(VERIFIER)
+        ),
+        "",
+    );
+    let page = b.get(&url);
+    let consent = b.get(&location(&sign_in(&b, &page, "alice", "alice-pw")));
+    let code = query_param(
+        &location(&decide(&b, &consent, "approve_once", &["email"])),
+        "code",
+    )
+    .unwrap();
+    // The reference's curl, over direct mutual TLS: only client_id and code differ.
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "--cacert", server.ca().to_str().unwrap()])
+        .args(["--cert", id.cert.to_str().unwrap(), "--key", id.key.to_str().unwrap()])
+        .args(["-X", "POST"])
+        .arg(server.url("/oauth2/token"))
+        .args(["-H", "content-type: application/x-www-form-urlencoded"])
+        .args(["-d", &format!("grant_type=authorization_code&client_id={client_id}&code={code}&redirect_uri=http%3A%2F%2Flocalhost%3A8080%2Fplayground2%2Foauth2client")])
+        .output()
+        .unwrap();
+    let t: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for k in [
+        "access_token",
+        "refresh_token",
+        "scope",
+        "id_token",
+        "token_type",
+        "expires_in",
+    ] {
+        assert!(!t[k].is_null(), "{k} missing: {t}");
+    }
+    assert_eq!(t["expires_in"], 3600);
+}
