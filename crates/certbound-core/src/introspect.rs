@@ -2,6 +2,7 @@
 
 use crate::client_auth::{self, AuthContext};
 use crate::request::IntrospectionRequest;
+use crate::revoke::TokenTypeHint;
 use crate::{AuthServer, OAuthError};
 use certbound_mtls::Cnf;
 use certbound_mtls::PeerCertificate;
@@ -113,43 +114,91 @@ pub async fn authenticate_caller(
     }
 }
 
-/// Looks the token up and describes it; anything unknown, expired or revoked is inactive.
+/// Looks the token up and describes it; anything unknown, expired, revoked or (for refresh
+/// tokens) already rotated is inactive. `token_type_hint` only orders the look-ups.
 pub async fn introspect(
     server: &AuthServer,
     request: &IntrospectionRequest,
     now: i64,
 ) -> Result<IntrospectionResponse, OAuthError> {
-    let Some(record) = server
-        .store
-        .find_access_token(&request.token.hash())
-        .await?
-    else {
-        return Ok(IntrospectionResponse::default());
+    let hash = request.token.hash();
+    let order = match request.hint {
+        TokenTypeHint::AccessToken => [TokenTypeHint::AccessToken, TokenTypeHint::RefreshToken],
+        TokenTypeHint::RefreshToken => [TokenTypeHint::RefreshToken, TokenTypeHint::AccessToken],
     };
-    if record.revoked || now >= record.expires_at {
-        return Ok(IntrospectionResponse::default());
+    for kind in order {
+        let found = match kind {
+            TokenTypeHint::AccessToken => server.store.find_access_token(&hash).await?.map(|r| {
+                let active = !r.revoked && now < r.expires_at;
+                let described = Described {
+                    sub: r.subject.clone().unwrap_or_else(|| r.client_id.clone()),
+                    username: r.subject,
+                    client_id: r.client_id,
+                    scope: r.scope,
+                    token_type: Some("Bearer"),
+                    exp: r.expires_at,
+                    iat: r.issued_at,
+                    cnf: r.cnf,
+                };
+                (active, described)
+            }),
+            TokenTypeHint::RefreshToken => server.store.find_refresh_token(&hash).await?.map(|r| {
+                let active = r.is_active(now);
+                let described = Described {
+                    sub: r.subject.clone(),
+                    username: Some(r.subject),
+                    client_id: r.client_id,
+                    scope: r.scope,
+                    token_type: None,
+                    exp: r.expires_at,
+                    iat: r.issued_at,
+                    cnf: r.cnf,
+                };
+                (active, described)
+            }),
+        };
+        if let Some((active, d)) = found {
+            return Ok(if active {
+                d.into_response(server)
+            } else {
+                IntrospectionResponse::default()
+            });
+        }
     }
-    Ok(IntrospectionResponse {
-        active: true,
-        scope: Some(record.scope),
-        sub: Some(
-            record
-                .subject
-                .clone()
-                .unwrap_or_else(|| record.client_id.clone()),
-        ),
-        username: record.subject,
-        client_id: Some(record.client_id),
-        token_type: Some("Bearer"),
-        exp: Some(record.expires_at),
-        iat: Some(record.issued_at),
-        nbf: Some(record.issued_at),
-        iss: Some(server.settings.issuer.clone()),
-        cnf: record.cnf.as_ref().map(|t| IntrospectionCnf {
-            cnf: Cnf::from_thumbprint(t),
-            legacy_x5t_sha256: server.settings.legacy_x5t_sha256.then(|| t.to_base64url()),
-        }),
-    })
+    Ok(IntrospectionResponse::default())
+}
+
+/// The facts of a token that introspection reports, whichever kind it is.
+struct Described {
+    sub: String,
+    username: Option<String>,
+    client_id: String,
+    scope: String,
+    token_type: Option<&'static str>,
+    exp: i64,
+    iat: i64,
+    cnf: Option<certbound_mtls::Thumbprint>,
+}
+
+impl Described {
+    fn into_response(self, server: &AuthServer) -> IntrospectionResponse {
+        IntrospectionResponse {
+            active: true,
+            scope: Some(self.scope),
+            sub: Some(self.sub),
+            username: self.username,
+            client_id: Some(self.client_id),
+            token_type: self.token_type,
+            exp: Some(self.exp),
+            iat: Some(self.iat),
+            nbf: Some(self.iat),
+            iss: Some(server.settings.issuer.clone()),
+            cnf: self.cnf.as_ref().map(|t| IntrospectionCnf {
+                cnf: Cnf::from_thumbprint(t),
+                legacy_x5t_sha256: server.settings.legacy_x5t_sha256.then(|| t.to_base64url()),
+            }),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -167,6 +216,7 @@ mod tests {
     fn request(token: &str, user: &str, password: &str) -> IntrospectionRequest {
         IntrospectionRequest {
             token: Secret::new(token),
+            hint: TokenTypeHint::AccessToken,
             credentials: ClientCredentialsInput {
                 basic: Some(BasicCredentials {
                     username: user.into(),

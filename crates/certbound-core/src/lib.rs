@@ -19,6 +19,7 @@ pub mod model;
 pub mod password;
 pub mod registration;
 pub mod request;
+pub mod revoke;
 pub mod scope;
 pub mod secret;
 pub mod server;

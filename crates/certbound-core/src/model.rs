@@ -262,12 +262,25 @@ pub struct RefreshTokenRecord {
     pub code: Option<TokenHash>,
     /// Login session id.
     pub sid: String,
+    /// When the user authenticated (for id_tokens issued on refresh).
+    pub auth_time: i64,
     /// Issue time.
     pub issued_at: i64,
-    /// Expiry.
+    /// Expiry: the idle lifetime from issue, never past `absolute_expires_at`.
     pub expires_at: i64,
+    /// The absolute end of the grant; rotation never extends it.
+    pub absolute_expires_at: i64,
+    /// When it was exchanged for a new one (rotation); a used token is dead.
+    pub used_at: Option<i64>,
     /// Set when revoked.
     pub revoked: bool,
+}
+
+impl RefreshTokenRecord {
+    /// Whether it can be redeemed at `now`.
+    pub fn is_active(&self, now: i64) -> bool {
+        !self.revoked && self.used_at.is_none() && now < self.expires_at
+    }
 }
 
 /// A browser login session. The cookie holds a random value; the store keeps its hash.

@@ -191,6 +191,8 @@ pub enum GrantRequest {
     },
     /// RFC 6749 §4.1.3.
     AuthorizationCode(crate::grant::CodeRequest),
+    /// RFC 6749 §6.
+    RefreshToken(crate::grant::RefreshRequest),
 }
 
 impl TokenRequest {
@@ -216,8 +218,12 @@ impl TokenRequest {
                     code_verifier: form.take("code_verifier").map(Secret::new),
                 })
             }
-            // The refresh_token grant is not handled by this version.
-            GrantType::RefreshToken => return Err(unsupported()),
+            GrantType::RefreshToken => GrantRequest::RefreshToken(crate::grant::RefreshRequest {
+                refresh_token: form.take("refresh_token").map(Secret::new).ok_or_else(|| {
+                    OAuthError::invalid_request("the refresh_token parameter is missing")
+                })?,
+                scope,
+            }),
         };
         Ok(TokenRequest { grant, credentials })
     }
@@ -235,20 +241,24 @@ fn unsupported() -> OAuthError {
 pub struct IntrospectionRequest {
     /// The token to introspect.
     pub token: Secret,
+    /// `token_type_hint`: which kind to look up first.
+    pub hint: crate::revoke::TokenTypeHint,
     /// How the caller presented itself.
     pub credentials: ClientCredentialsInput,
 }
 
 impl IntrospectionRequest {
-    /// Parses an introspection request. `token_type_hint` is accepted and, as RFC 7662 §2.1
-    /// allows, only used as a hint (this server only introspects access tokens for now).
+    /// Parses an introspection request. `token_type_hint` only chooses which kind of token is
+    /// looked up first (RFC 7662 §2.1).
     pub fn parse(mut form: Form, basic: Option<BasicCredentials>) -> Result<Self, OAuthError> {
         let credentials = ClientCredentialsInput::from_form(&mut form, basic)?;
         let token = form
             .take("token")
             .ok_or_else(|| OAuthError::invalid_request("the token parameter is missing"))?;
+        let hint = crate::revoke::TokenTypeHint::parse(form.get("token_type_hint"));
         Ok(IntrospectionRequest {
             token: Secret::new(token),
+            hint,
             credentials,
         })
     }

@@ -30,8 +30,15 @@ pub struct OAuthSettings {
     pub code_lifetime: u64,
     /// id_token lifetime, seconds.
     pub id_token_lifetime: u64,
-    /// Refresh token lifetime, seconds.
+    /// Absolute refresh token lifetime, seconds: the end of the grant, never extended.
     pub refresh_token_lifetime: u64,
+    /// Idle refresh token lifetime, seconds: unused this long, a refresh token expires.
+    pub refresh_token_idle_lifetime: u64,
+    /// Rotate refresh tokens on every use (RFC 9700 §4.14.2).
+    pub refresh_token_rotation: bool,
+    /// A rotated refresh token presented again within this many seconds is only refused (a
+    /// client's concurrent retry); later, the reuse revokes the whole grant. 0: always revoke.
+    pub refresh_token_reuse_grace: u64,
     /// Browser session lifetime, seconds.
     pub session_lifetime: u64,
     /// Require PKCE of every client, not only public ones (RFC 9700 §2.1.1).
@@ -49,6 +56,9 @@ impl OAuthSettings {
             code_lifetime: 60,
             id_token_lifetime: 3600,
             refresh_token_lifetime: 14 * 86_400,
+            refresh_token_idle_lifetime: 2 * 86_400,
+            refresh_token_rotation: true,
+            refresh_token_reuse_grace: 5,
             session_lifetime: 8 * 3600,
             require_pkce: false,
         }
@@ -109,6 +119,15 @@ impl AuthServer {
         let client =
             client_auth::authenticate(self.store.as_ref(), &request.credentials, peer, ctx).await?;
         grant::handle(self, &client, request.grant, now).await
+    }
+
+    /// RFC 7009 §2: the revocation endpoint.
+    pub async fn revoke(
+        &self,
+        request: crate::revoke::RevocationRequest,
+        peer: Option<&PeerCertificate>,
+    ) -> Result<(), OAuthError> {
+        crate::revoke::revoke(self, request, peer).await
     }
 
     /// RFC 7662 §2: the introspection endpoint.

@@ -84,12 +84,35 @@ pub enum CodeRedemption {
 pub trait GrantStore: Send + Sync {
     /// Stores a new code.
     async fn insert_code(&self, code: &AuthorizationCodeRecord) -> Result<(), StoreError>;
-    /// Atomically marks a code used; concurrent callers get `Redeemed` at most once.
-    async fn redeem_code(&self, hash: &TokenHash) -> Result<CodeRedemption, StoreError>;
-    /// Revokes every access and refresh token issued from a code.
+    /// Atomically marks a code of `client_id` used; concurrent callers get `Redeemed` at most
+    /// once. Another client's code reads as `Unknown` and is left untouched, so a thief cannot
+    /// burn it.
+    async fn redeem_code(
+        &self,
+        hash: &TokenHash,
+        client_id: &str,
+    ) -> Result<CodeRedemption, StoreError>;
+    /// Revokes every access and refresh token issued from a code, and marks the grant revoked
+    /// so tokens a concurrent request is still issuing can be caught (see `is_family_revoked`).
     async fn revoke_code_family(&self, code: &TokenHash) -> Result<(), StoreError>;
+    /// Whether `revoke_code_family` has been called for this code.
+    async fn is_family_revoked(&self, code: &TokenHash) -> Result<bool, StoreError>;
     /// Stores a new refresh token.
     async fn insert_refresh_token(&self, token: &RefreshTokenRecord) -> Result<(), StoreError>;
+    /// Looks a refresh token up by hash.
+    async fn find_refresh_token(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<Option<RefreshTokenRecord>, StoreError>;
+    /// Marks an unused, unrevoked refresh token used at `now` (rotation). Atomic: of concurrent
+    /// callers exactly one gets `true`.
+    async fn use_refresh_token(&self, hash: &TokenHash, now: i64) -> Result<bool, StoreError>;
+    /// Revokes one access token.
+    async fn revoke_access_token(&self, hash: &TokenHash) -> Result<(), StoreError>;
+    /// Revokes every access and refresh token of a client; returns how many were live.
+    async fn revoke_tokens_of_client(&self, client_id: &str) -> Result<u64, StoreError>;
+    /// Revokes every access and refresh token issued for a user; returns how many were live.
+    async fn revoke_tokens_of_user(&self, username: &str) -> Result<u64, StoreError>;
 }
 
 /// Browser sessions and remembered consents.

@@ -47,6 +47,7 @@ pub struct MemoryStore {
     sessions: Mutex<HashMap<[u8; 32], Session>>,
     consents: Mutex<HashMap<(String, String), Consent>>,
     keys: Mutex<Vec<SigningKey>>,
+    revoked_families: Mutex<std::collections::HashSet<[u8; 32]>>,
 }
 
 #[async_trait]
@@ -58,10 +59,15 @@ impl GrantStore for MemoryStore {
             .insert(c.hash.0, (c.clone(), false));
         Ok(())
     }
-    async fn redeem_code(&self, h: &TokenHash) -> Result<CodeRedemption, StoreError> {
+    async fn redeem_code(
+        &self,
+        h: &TokenHash,
+        client_id: &str,
+    ) -> Result<CodeRedemption, StoreError> {
         let mut codes = self.codes.lock().unwrap();
         Ok(match codes.get_mut(&h.0) {
             None => CodeRedemption::Unknown,
+            Some((c, _)) if c.client_id != client_id => CodeRedemption::Unknown,
             Some((c, used)) if *used => CodeRedemption::AlreadyUsed(c.clone()),
             Some((c, used)) => {
                 *used = true;
@@ -69,7 +75,11 @@ impl GrantStore for MemoryStore {
             }
         })
     }
+    async fn is_family_revoked(&self, code: &TokenHash) -> Result<bool, StoreError> {
+        Ok(self.revoked_families.lock().unwrap().contains(&code.0))
+    }
     async fn revoke_code_family(&self, code: &TokenHash) -> Result<(), StoreError> {
+        self.revoked_families.lock().unwrap().insert(code.0);
         for t in self
             .tokens
             .lock()
@@ -93,6 +103,76 @@ impl GrantStore for MemoryStore {
     async fn insert_refresh_token(&self, t: &RefreshTokenRecord) -> Result<(), StoreError> {
         self.refresh.lock().unwrap().insert(t.hash.0, t.clone());
         Ok(())
+    }
+    async fn find_refresh_token(
+        &self,
+        h: &TokenHash,
+    ) -> Result<Option<RefreshTokenRecord>, StoreError> {
+        Ok(self.refresh.lock().unwrap().get(&h.0).cloned())
+    }
+    async fn use_refresh_token(&self, h: &TokenHash, now: i64) -> Result<bool, StoreError> {
+        let mut map = self.refresh.lock().unwrap();
+        Ok(match map.get_mut(&h.0) {
+            Some(t) if t.used_at.is_none() && !t.revoked => {
+                t.used_at = Some(now);
+                true
+            }
+            _ => false,
+        })
+    }
+    async fn revoke_access_token(&self, h: &TokenHash) -> Result<(), StoreError> {
+        if let Some(t) = self.tokens.lock().unwrap().get_mut(&h.0) {
+            t.revoked = true;
+        }
+        Ok(())
+    }
+    async fn revoke_tokens_of_client(&self, client_id: &str) -> Result<u64, StoreError> {
+        let mut n = 0;
+        for t in self
+            .tokens
+            .lock()
+            .unwrap()
+            .values_mut()
+            .filter(|t| t.client_id == client_id && !t.revoked)
+        {
+            t.revoked = true;
+            n += 1;
+        }
+        for t in self
+            .refresh
+            .lock()
+            .unwrap()
+            .values_mut()
+            .filter(|t| t.client_id == client_id && !t.revoked)
+        {
+            t.revoked = true;
+            n += 1;
+        }
+        Ok(n)
+    }
+    async fn revoke_tokens_of_user(&self, username: &str) -> Result<u64, StoreError> {
+        let mut n = 0;
+        for t in self
+            .tokens
+            .lock()
+            .unwrap()
+            .values_mut()
+            .filter(|t| t.subject.as_deref() == Some(username) && !t.revoked)
+        {
+            t.revoked = true;
+            n += 1;
+        }
+        for t in self
+            .refresh
+            .lock()
+            .unwrap()
+            .values_mut()
+            .filter(|t| t.subject == username && !t.revoked)
+        {
+            t.revoked = true;
+            n += 1;
+        }
+        Ok(n)
     }
 }
 

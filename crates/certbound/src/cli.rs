@@ -40,6 +40,28 @@ pub enum Command {
     /// Manage remembered consents ("Approve Always").
     #[command(subcommand)]
     Consent(ConsentCommand),
+    /// Revoke tokens (incident response).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+/// Token commands.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Revoke every access and refresh token of a client or of a user.
+    Revoke {
+        /// The client_id whose tokens to revoke.
+        #[arg(
+            long,
+            allow_hyphen_values = true,
+            conflicts_with = "user",
+            required_unless_present = "user"
+        )]
+        client: Option<String>,
+        /// The user whose tokens to revoke.
+        #[arg(long)]
+        user: Option<String>,
+    },
 }
 
 /// Signing key commands.

@@ -59,6 +59,9 @@ struct RawOAuth {
     authorization_code_lifetime: Option<u64>,
     id_token_lifetime: Option<u64>,
     refresh_token_lifetime: Option<u64>,
+    refresh_token_idle_lifetime: Option<u64>,
+    refresh_token_rotation: Option<bool>,
+    refresh_token_reuse_grace: Option<u64>,
     session_lifetime: Option<u64>,
     require_pkce: Option<bool>,
     id_token_signing_alg: Option<String>,
@@ -135,8 +138,14 @@ pub struct Config {
     pub code_lifetime: u64,
     /// id_token lifetime, seconds.
     pub id_token_lifetime: u64,
-    /// Refresh token lifetime, seconds.
+    /// Absolute refresh token lifetime, seconds.
     pub refresh_token_lifetime: u64,
+    /// Idle refresh token lifetime, seconds.
+    pub refresh_token_idle_lifetime: u64,
+    /// Rotate refresh tokens on use.
+    pub refresh_token_rotation: bool,
+    /// Seconds within which a reused rotated refresh token is only refused.
+    pub refresh_token_reuse_grace: u64,
     /// Sign-in session lifetime, seconds.
     pub session_lifetime: u64,
     /// Require PKCE from every client.
@@ -256,6 +265,11 @@ impl Config {
             14 * 86_400,
             "refresh_token_lifetime",
         )?;
+        let refresh_token_idle_lifetime = positive(
+            raw.oauth.refresh_token_idle_lifetime,
+            2 * 86_400,
+            "refresh_token_idle_lifetime",
+        )?;
         let session_lifetime = positive(raw.oauth.session_lifetime, 8 * 3600, "session_lifetime")?;
         let signing_alg = match &raw.oauth.id_token_signing_alg {
             Some(a) => a.parse::<JwsAlg>().map_err(|_| {
@@ -282,6 +296,9 @@ impl Config {
             code_lifetime,
             id_token_lifetime,
             refresh_token_lifetime,
+            refresh_token_idle_lifetime,
+            refresh_token_rotation: raw.oauth.refresh_token_rotation.unwrap_or(true),
+            refresh_token_reuse_grace: raw.oauth.refresh_token_reuse_grace.unwrap_or(5),
             session_lifetime,
             require_pkce: raw.oauth.require_pkce.unwrap_or(false),
             signing_alg,

@@ -62,6 +62,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Command::Keys(k) => commands::keys::run(&config, k).await,
             Command::Consent(c) => commands::keys::consent(&config, c).await,
+            Command::Token(t) => commands::keys::token(&config, t).await,
         }
     })
 }

@@ -134,6 +134,9 @@ pub fn settings(
         code_lifetime: config.code_lifetime,
         id_token_lifetime: config.id_token_lifetime,
         refresh_token_lifetime: config.refresh_token_lifetime,
+        refresh_token_idle_lifetime: config.refresh_token_idle_lifetime,
+        refresh_token_rotation: config.refresh_token_rotation,
+        refresh_token_reuse_grace: config.refresh_token_reuse_grace,
         session_lifetime: config.session_lifetime,
         require_pkce: config.require_pkce,
     }

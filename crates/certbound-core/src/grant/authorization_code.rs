@@ -4,11 +4,12 @@
 use super::require_grant_type;
 use crate::authorize::is_pkce_value;
 use crate::client_auth::AuthenticatedClient;
-use crate::model::{GrantType, RefreshTokenRecord};
+use crate::model::GrantType;
 use crate::scope::Scope;
-use crate::secret::{self, Secret};
+use crate::secret::Secret;
 use crate::store::CodeRedemption;
 use crate::tokens::id_token::{self, IdTokenClaims};
+use crate::tokens::refresh::{self, NewRefreshToken};
 use crate::tokens::{self, NewAccessToken, TokenResponse};
 use crate::{AuthServer, OAuthError};
 use base64::Engine;
@@ -36,7 +37,11 @@ pub(super) async fn handle(
     require_grant_type(client, GrantType::AuthorizationCode)?;
     let invalid = |d: &'static str| OAuthError::invalid_grant(d);
     let hash = request.code.hash();
-    let code = match server.store.redeem_code(&hash).await? {
+    let code = match server
+        .store
+        .redeem_code(&hash, &client.client.client_id)
+        .await?
+    {
         CodeRedemption::Redeemed(code) => code,
         CodeRedemption::AlreadyUsed(code) => {
             // RFC 6749 §4.1.2: a replayed code revokes what was issued from it.
@@ -90,29 +95,24 @@ pub(super) async fn handle(
     let mut response =
         tokens::issue_access_token(server.store.as_ref(), server.random.as_ref(), now, new).await?;
     if client.client.grant_types.contains(&GrantType::RefreshToken) {
-        let refresh = secret::generate(server.random.as_ref());
         let public = client.client.auth_method == crate::model::ClientAuthMethod::None;
-        let lifetime = i64::try_from(server.settings.refresh_token_lifetime).unwrap_or(i64::MAX);
-        let record = RefreshTokenRecord {
-            hash: refresh.hash(),
-            client_id: client.client.client_id.clone(),
-            subject: code.username.clone(),
-            scope: code.scope.clone(),
-            claims: code.claims.clone(),
+        let new = NewRefreshToken {
+            client_id: &client.client.client_id,
+            subject: &code.username,
+            scope: &code.scope,
+            claims: &code.claims,
             // RFC 8705 §4: a public client's refresh token is bound to its certificate.
             cnf: if public {
                 client.thumbprint().copied()
             } else {
                 None
             },
-            code: Some(hash),
-            sid: code.sid.clone(),
-            issued_at: now,
-            expires_at: now.saturating_add(lifetime),
-            revoked: false,
+            family: hash,
+            sid: &code.sid,
+            auth_time: code.auth_time,
+            absolute_expires_at: None,
         };
-        server.store.insert_refresh_token(&record).await?;
-        response.refresh_token = Some(refresh);
+        response.refresh_token = Some(refresh::issue(server, now, new).await?);
     }
     if scope.contains("openid") {
         let claims = IdTokenClaims {
@@ -127,7 +127,7 @@ pub(super) async fn handle(
         };
         response.id_token = Some(id_token::issue(server, claims, now).await?);
     }
-    Ok(response)
+    super::unless_family_revoked(server, &hash, response).await
 }
 
 /// RFC 7636 §4.6: BASE64URL(SHA256(verifier)) must equal the stored S256 challenge; a

@@ -3,8 +3,10 @@
 
 mod authorization_code;
 mod client_credentials;
+mod refresh_token;
 
 pub use authorization_code::CodeRequest;
+pub use refresh_token::RefreshRequest;
 
 use crate::client_auth::AuthenticatedClient;
 use crate::model::GrantType;
@@ -26,6 +28,9 @@ pub async fn handle(
         GrantRequest::AuthorizationCode(request) => {
             authorization_code::handle(server, client, request, now).await
         }
+        GrantRequest::RefreshToken(request) => {
+            refresh_token::handle(server, client, request, now).await
+        }
     }
 }
 
@@ -38,4 +43,20 @@ fn require_grant_type(client: &AuthenticatedClient, grant: GrantType) -> Result<
             "the client is not allowed to use this grant type",
         ))
     }
+}
+
+/// A replay detected by a concurrent request may revoke the grant while this one is still
+/// issuing its tokens. Once they are stored, check: if the grant was revoked meanwhile, revoke
+/// again so the new tokens die with it. The redemption itself succeeded (exactly one does), so
+/// the response stands; its tokens are simply no longer active.
+async fn unless_family_revoked(
+    server: &AuthServer,
+    family: &crate::secret::TokenHash,
+    response: TokenResponse,
+) -> Result<TokenResponse, OAuthError> {
+    if server.store.is_family_revoked(family).await? {
+        server.store.revoke_code_family(family).await?;
+        tracing::warn!("tokens issued concurrently with a replay of their grant were revoked");
+    }
+    Ok(response)
 }

@@ -2,6 +2,7 @@
 //! SHA-256, optionally bound to a certificate thumbprint, RFC 8705 §3) and id_tokens.
 
 pub mod id_token;
+pub mod refresh;
 
 use crate::client_auth::AuthenticatedClient;
 use crate::model::AccessTokenRecord;

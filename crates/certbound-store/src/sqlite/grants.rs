@@ -114,22 +114,30 @@ impl GrantStore for SqliteStore {
         Ok(())
     }
 
-    async fn redeem_code(&self, hash: &TokenHash) -> Result<CodeRedemption, StoreError> {
+    async fn redeem_code(
+        &self,
+        hash: &TokenHash,
+        client_id: &str,
+    ) -> Result<CodeRedemption, StoreError> {
         let row = sqlx::query(
-            "UPDATE authorization_codes SET redeemed = 1 WHERE code_hash = ? AND redeemed = 0 RETURNING *",
+            "UPDATE authorization_codes SET redeemed = 1 \
+             WHERE code_hash = ? AND client_id = ? AND redeemed = 0 RETURNING *",
         )
         .bind(hash.0.to_vec())
+        .bind(client_id)
         .fetch_optional(&self.pool)
         .await
         .map_err(err)?;
         if let Some(r) = row {
             return Ok(CodeRedemption::Redeemed(code_from_row(&r)?));
         }
-        let row = sqlx::query("SELECT * FROM authorization_codes WHERE code_hash = ?")
-            .bind(hash.0.to_vec())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
+        let row =
+            sqlx::query("SELECT * FROM authorization_codes WHERE code_hash = ? AND client_id = ?")
+                .bind(hash.0.to_vec())
+                .bind(client_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(err)?;
         Ok(match row {
             Some(r) => CodeRedemption::AlreadyUsed(code_from_row(&r)?),
             None => CodeRedemption::Unknown,
@@ -138,11 +146,11 @@ impl GrantStore for SqliteStore {
 
     async fn revoke_code_family(&self, code: &TokenHash) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(err)?;
-        for table in ["access_tokens", "refresh_tokens"] {
-            let sql = match table {
-                "access_tokens" => "UPDATE access_tokens SET revoked = 1 WHERE code_hash = ?",
-                _ => "UPDATE refresh_tokens SET revoked = 1 WHERE code_hash = ?",
-            };
+        for sql in [
+            "UPDATE authorization_codes SET family_revoked = 1 WHERE code_hash = ?",
+            "UPDATE access_tokens SET revoked = 1 WHERE code_hash = ?",
+            "UPDATE refresh_tokens SET revoked = 1 WHERE code_hash = ?",
+        ] {
             sqlx::query(sql)
                 .bind(code.0.to_vec())
                 .execute(&mut *tx)
@@ -152,10 +160,21 @@ impl GrantStore for SqliteStore {
         tx.commit().await.map_err(err)
     }
 
+    async fn is_family_revoked(&self, code: &TokenHash) -> Result<bool, StoreError> {
+        let flag: Option<bool> = sqlx::query_scalar(
+            "SELECT family_revoked FROM authorization_codes WHERE code_hash = ?",
+        )
+        .bind(code.0.to_vec())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(err)?;
+        Ok(flag.unwrap_or(false))
+    }
+
     async fn insert_refresh_token(&self, t: &RefreshTokenRecord) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, client_id, subject, scope, claims, cnf, code_hash, sid, issued_at, expires_at, revoked) \
-             VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO refresh_tokens (token_hash, client_id, subject, scope, claims, cnf, code_hash, sid, issued_at, expires_at, revoked, \
+             auth_time, absolute_expires_at, used_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         )
         .bind(t.hash.0.to_vec())
         .bind(&t.client_id)
@@ -168,9 +187,104 @@ impl GrantStore for SqliteStore {
         .bind(t.issued_at)
         .bind(t.expires_at)
         .bind(t.revoked)
+        .bind(t.auth_time)
+        .bind(t.absolute_expires_at)
+        .bind(t.used_at)
         .execute(&self.pool)
         .await
         .map_err(err)?;
         Ok(())
+    }
+
+    async fn find_refresh_token(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<Option<RefreshTokenRecord>, StoreError> {
+        let row = sqlx::query("SELECT * FROM refresh_tokens WHERE token_hash = ?")
+            .bind(hash.0.to_vec())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
+        row.map(|r| {
+            Ok(RefreshTokenRecord {
+                hash: *hash,
+                client_id: r.try_get("client_id").map_err(err)?,
+                subject: r.try_get("subject").map_err(err)?,
+                scope: r.try_get("scope").map_err(err)?,
+                claims: list(&r.try_get::<String, _>("claims").map_err(err)?),
+                cnf: thumbprint(r.try_get("cnf").map_err(err)?)?,
+                code: hash_of(&r, "code_hash")?,
+                sid: r.try_get("sid").map_err(err)?,
+                auth_time: r.try_get("auth_time").map_err(err)?,
+                issued_at: r.try_get("issued_at").map_err(err)?,
+                expires_at: r.try_get("expires_at").map_err(err)?,
+                absolute_expires_at: r.try_get("absolute_expires_at").map_err(err)?,
+                used_at: r.try_get("used_at").map_err(err)?,
+                revoked: r.try_get("revoked").map_err(err)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn use_refresh_token(&self, hash: &TokenHash, now: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND revoked = 0",
+        )
+        .bind(now)
+        .bind(hash.0.to_vec())
+        .execute(&self.pool)
+        .await
+        .map_err(err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn revoke_access_token(&self, hash: &TokenHash) -> Result<(), StoreError> {
+        sqlx::query("UPDATE access_tokens SET revoked = 1 WHERE token_hash = ?")
+            .bind(hash.0.to_vec())
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn revoke_tokens_of_client(&self, client_id: &str) -> Result<u64, StoreError> {
+        self.revoke_where(
+            "UPDATE access_tokens SET revoked = 1 WHERE client_id = ? AND revoked = 0",
+            "UPDATE refresh_tokens SET revoked = 1 WHERE client_id = ? AND revoked = 0",
+            client_id,
+        )
+        .await
+    }
+
+    async fn revoke_tokens_of_user(&self, username: &str) -> Result<u64, StoreError> {
+        self.revoke_where(
+            "UPDATE access_tokens SET revoked = 1 WHERE subject = ? AND revoked = 0",
+            "UPDATE refresh_tokens SET revoked = 1 WHERE subject = ? AND revoked = 0",
+            username,
+        )
+        .await
+    }
+}
+
+impl SqliteStore {
+    /// Runs the two revocation statements in one transaction; returns the rows changed.
+    async fn revoke_where(
+        &self,
+        access: &'static str,
+        refresh: &'static str,
+        key: &str,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        let mut n = 0;
+        for sql in [access, refresh] {
+            n += sqlx::query(sql)
+                .bind(key)
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?
+                .rows_affected();
+        }
+        tx.commit().await.map_err(err)?;
+        Ok(n)
     }
 }

@@ -22,6 +22,7 @@ use std::time::Duration;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_initial.sql"),
     include_str!("../../migrations/sqlite/0002_authorization_code.sql"),
+    include_str!("../../migrations/sqlite/0003_refresh_rotation.sql"),
 ];
 
 /// A SQLite database file.

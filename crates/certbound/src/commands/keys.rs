@@ -1,6 +1,6 @@
-//! `certbound keys rotate|list` and `certbound consent revoke`.
+//! `certbound keys rotate|list`, `certbound consent revoke` and `certbound token revoke`.
 
-use crate::cli::{ConsentCommand, KeysCommand};
+use crate::cli::{ConsentCommand, KeysCommand, TokenCommand};
 use crate::config::Config;
 use crate::serve::open_store;
 use anyhow::{Result, bail};
@@ -57,6 +57,28 @@ pub async fn consent(config: &Config, command: ConsentCommand) -> Result<()> {
             }
             println!("forgot the consent of {user} for {client}");
         }
+    }
+    Ok(())
+}
+
+/// Runs a token command.
+pub async fn token(config: &Config, command: TokenCommand) -> Result<()> {
+    let store = open_store(config).await?;
+    match command {
+        TokenCommand::Revoke {
+            client: Some(client),
+            ..
+        } => {
+            let n = store.revoke_tokens_of_client(&client).await?;
+            println!("revoked {n} tokens of client {client}");
+        }
+        TokenCommand::Revoke {
+            user: Some(user), ..
+        } => {
+            let n = store.revoke_tokens_of_user(&user).await?;
+            println!("revoked {n} tokens of user {user}");
+        }
+        TokenCommand::Revoke { .. } => bail!("name --client ID or --user NAME"),
     }
     Ok(())
 }

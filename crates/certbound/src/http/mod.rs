@@ -7,6 +7,7 @@ mod discovery;
 mod error;
 mod extract;
 mod introspect;
+mod revoke;
 mod token;
 mod userinfo;
 
@@ -35,6 +36,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/oauth2/token", post(token::handle))
         .route("/oauth2/introspect", post(introspect::handle))
+        .route("/oauth2/revoke", post(revoke::handle))
         .route("/oauth2/authorize", get(authorize::start))
         .route("/oauth2/authorize/login", post(authorize::login))
         .route("/oauth2/authorize/consent", post(authorize::consent))

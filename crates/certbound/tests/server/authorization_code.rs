@@ -2,7 +2,7 @@
 //! id_tokens, userinfo with certificate binding, discovery, JWKS and key rotation.
 
 use crate::browser::{self, Browser, enc, input, location, query_param};
-use crate::harness::Server;
+use crate::harness::{Response, Server};
 use crate::pki::{self, Identity, Validity};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -48,7 +48,12 @@ pub fn create_user(server: &Server, name: &str, password: &str, claims: &[&str])
 
 /// A server with alice (email, given_name) and a self-signed mTLS client for the code flow.
 pub fn setup() -> (Server, Identity, String) {
-    let server = Server::start();
+    setup_with("")
+}
+
+/// [`setup`] with a configuration file.
+pub fn setup_with(config: &str) -> (Server, Identity, String) {
+    let server = Server::start_with(config);
     create_user(
         &server,
         "alice",
@@ -399,18 +404,24 @@ fn code_replay_revokes_its_tokens_and_concurrent_redemption_succeeds_once() {
 
     for _ in 0..3 {
         let code = obtain_code(&server, &b, &client_id);
-        let statuses: Vec<u16> = std::thread::scope(|s| {
+        let results: Vec<Response> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..2)
-                .map(|_| s.spawn(|| redeem(&server, &id, &client_id, &code, Some(VERIFIER)).status))
+                .map(|_| s.spawn(|| redeem(&server, &id, &client_id, &code, Some(VERIFIER))))
                 .collect();
             handles.into_iter().map(|h| h.join().unwrap()).collect()
         });
-        let mut sorted = statuses.clone();
-        sorted.sort_unstable();
+        let mut statuses: Vec<u16> = results.iter().map(|r| r.status).collect();
+        statuses.sort_unstable();
         assert_eq!(
-            sorted,
+            statuses,
             vec![200, 400],
-            "exactly one concurrent redemption wins: {statuses:?}"
+            "exactly one concurrent redemption wins"
+        );
+        // The loser was a replay: the winner's tokens are revoked too, whatever the timing.
+        let winner = results.iter().find(|r| r.status == 200).unwrap().json();
+        assert_eq!(
+            server.introspect(winner["access_token"].as_str().unwrap())["active"],
+            false
         );
     }
 }

@@ -16,3 +16,4 @@ mod introspection;
 mod malformed;
 mod operations;
 mod proxy;
+mod refresh;

@@ -1,0 +1,128 @@
+//! The refresh token grant (RFC 6749 §6) with certificate binding (RFC 8705 §4), rotation
+//! and reuse detection (RFC 9700 §4.14.2).
+
+use super::require_grant_type;
+use crate::client_auth::AuthenticatedClient;
+use crate::model::GrantType;
+use crate::scope::Scope;
+use crate::secret::Secret;
+use crate::tokens::id_token::{self, IdTokenClaims};
+use crate::tokens::refresh::{self, NewRefreshToken};
+use crate::tokens::{self, NewAccessToken, TokenResponse};
+use crate::{AuthServer, OAuthError};
+
+/// The grant-specific parameters (RFC 6749 §6).
+#[derive(Debug)]
+pub struct RefreshRequest {
+    /// The refresh token.
+    pub refresh_token: Secret,
+    /// A narrower scope, if asked for.
+    pub scope: Option<Scope>,
+}
+
+/// Exchanges a refresh token for new tokens.
+pub(super) async fn handle(
+    server: &AuthServer,
+    client: &AuthenticatedClient,
+    request: RefreshRequest,
+    now: i64,
+) -> Result<TokenResponse, OAuthError> {
+    require_grant_type(client, GrantType::RefreshToken)?;
+    let invalid = |d: &'static str| OAuthError::invalid_grant(d);
+    let hash = request.refresh_token.hash();
+    let record = server
+        .store
+        .find_refresh_token(&hash)
+        .await?
+        .ok_or_else(|| invalid("the refresh token is invalid"))?;
+    // §6: the token is bound to the client it was issued to.
+    if record.client_id != client.client.client_id {
+        return Err(invalid("the refresh token was issued to another client"));
+    }
+    let family = record
+        .code
+        .ok_or_else(|| invalid("the refresh token is invalid"))?;
+    if let Some(used_at) = record.used_at {
+        // A reuse within the grace period is taken for the client's own concurrent retry and
+        // only refused; a later one means the token leaked: the whole grant is revoked.
+        let grace = i64::try_from(server.settings.refresh_token_reuse_grace).unwrap_or(i64::MAX);
+        if now.saturating_sub(used_at) >= grace {
+            server.store.revoke_code_family(&family).await?;
+            tracing::warn!(client_id = %record.client_id, user = %record.subject, "rotated refresh token reused: the grant is revoked");
+        }
+        return Err(invalid("the refresh token has already been used"));
+    }
+    if !record.is_active(now) {
+        return Err(invalid("the refresh token is expired or revoked"));
+    }
+    // RFC 8705 §4: a bound refresh token needs the same certificate.
+    if let Some(cnf) = &record.cnf
+        && !client.thumbprint().is_some_and(|t| t.ct_eq(cnf))
+    {
+        return Err(invalid(
+            "the refresh token is bound to a certificate that was not presented",
+        ));
+    }
+    // §6: the scope may narrow, never widen.
+    let granted = Scope::parse(&record.scope)?;
+    let scope = match request.scope {
+        Some(s) if !s.is_empty() && !s.is_subset_of(&granted) => {
+            return Err(OAuthError::invalid_scope(
+                "the requested scope exceeds the original grant",
+            ));
+        }
+        Some(s) if !s.is_empty() => s,
+        _ => granted,
+    };
+    let cnf = tokens::binding(client, now)?;
+    let rotate = server.settings.refresh_token_rotation;
+    if rotate && !server.store.use_refresh_token(&hash, now).await? {
+        // Lost a race with a concurrent use of the same token: exactly one wins.
+        return Err(invalid("the refresh token has already been used"));
+    }
+    let lifetime = client
+        .client
+        .access_token_lifetime
+        .unwrap_or(server.settings.access_token_lifetime);
+    let new = NewAccessToken {
+        client_id: &client.client.client_id,
+        subject: Some(&record.subject),
+        scope: &scope,
+        lifetime,
+        cnf,
+        claims: &record.claims,
+        code: Some(family),
+    };
+    let mut response =
+        tokens::issue_access_token(server.store.as_ref(), server.random.as_ref(), now, new).await?;
+    if rotate {
+        let new = NewRefreshToken {
+            client_id: &record.client_id,
+            subject: &record.subject,
+            scope: &record.scope,
+            claims: &record.claims,
+            cnf: record.cnf,
+            family,
+            sid: &record.sid,
+            auth_time: record.auth_time,
+            absolute_expires_at: Some(record.absolute_expires_at),
+        };
+        response.refresh_token = Some(refresh::issue(server, now, new).await?);
+    }
+    if scope.contains("openid") {
+        // As in the reference: amr ["refresh_token"], and no nonce (OIDC Core §12.2).
+        let amr = vec!["refresh_token".to_owned()];
+        let claims = IdTokenClaims {
+            client_id: &client.client.client_id,
+            subject: &record.subject,
+            nonce: None,
+            auth_time: record.auth_time,
+            sid: &record.sid,
+            amr: &amr,
+            access_token: &response.access_token,
+            code: None,
+        };
+        response.id_token = Some(id_token::issue(server, claims, now).await?);
+    }
+    super::unless_family_revoked(server, &family, response).await
+}
