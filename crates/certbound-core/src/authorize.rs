@@ -120,7 +120,8 @@ impl AuthorizationRequest {
         let redirect_uri = match form.get("redirect_uri") {
             Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => uri.to_owned(),
             Some(_) => return Err(page("the redirect_uri is not registered for this client")),
-            None if client.redirect_uris.len() == 1 => client.redirect_uris[0].clone(),
+            // Required here (OIDC Core §3.1.2.1, OAuth 2.1), so the token request always has
+            // one to match (RFC 6749 §4.1.3).
             None => return Err(page("the redirect_uri parameter is required")),
         };
         let state = form.get("state").map(str::to_owned);
@@ -188,12 +189,23 @@ impl AuthorizationRequest {
             })?;
         let code_challenge = pkce_challenge(&form, &client, server.settings.require_pkce)
             .map_err(|d| fail("invalid_request", d))?;
-        let prompt = parse_prompt(form.get("prompt")).map_err(|d| fail("invalid_request", d))?;
+        let mut prompt =
+            parse_prompt(form.get("prompt")).map_err(|d| fail("invalid_request", d))?;
         let max_age = form
             .get("max_age")
             .map(|v| v.parse::<u32>().map(i64::from))
             .transpose()
             .map_err(|_| fail("invalid_request", "max_age must be a non-negative integer"))?;
+        // OIDC Core §3.1.2.1: max_age=0 asks for a fresh sign-in, like prompt=login.
+        if max_age == Some(0) {
+            if prompt.none {
+                return Err(fail(
+                    "login_required",
+                    "max_age=0 requires signing in again",
+                ));
+            }
+            prompt.login = true;
+        }
         let nonce = form.get("nonce").map(str::to_owned);
         if nonce.as_ref().is_some_and(|n| n.len() > MAX_PARAM) {
             return Err(fail("invalid_request", "the nonce parameter is too long"));
@@ -216,19 +228,23 @@ impl AuthorizationRequest {
         encode_pairs(self.params.iter().map(|(k, v)| (k.as_str(), v.as_str())))
     }
 
-    /// The query to continue with after a successful sign-in: `prompt=login` has been
-    /// satisfied and is dropped, so the flow does not loop.
+    /// The query to continue with after a successful sign-in: `prompt=login` and `max_age`
+    /// have been satisfied by it and are dropped, so the flow does not loop.
     pub fn query_after_login(&self) -> String {
-        let pairs = self.params.iter().filter_map(|(k, v)| {
-            if k != "prompt" {
-                return Some((k.clone(), v.clone()));
-            }
-            let rest: Vec<&str> = v
-                .split(' ')
-                .filter(|p| !p.is_empty() && *p != "login")
-                .collect();
-            (!rest.is_empty()).then(|| (k.clone(), rest.join(" ")))
-        });
+        let pairs = self
+            .params
+            .iter()
+            .filter(|(k, _)| k != "max_age")
+            .filter_map(|(k, v)| {
+                if k != "prompt" {
+                    return Some((k.clone(), v.clone()));
+                }
+                let rest: Vec<&str> = v
+                    .split(' ')
+                    .filter(|p| !p.is_empty() && *p != "login")
+                    .collect();
+                (!rest.is_empty()).then(|| (k.clone(), rest.join(" ")))
+            });
         let pairs: Vec<(String, String)> = pairs.collect();
         encode_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
     }
@@ -275,7 +291,11 @@ impl AuthorizationRequest {
             });
         };
         let Some(user) = server.store.find_user(&session.username).await? else {
-            return Ok(Next::Login);
+            return Ok(if self.prompt.none {
+                Next::Error(self.error("login_required", "the user is not signed in"))
+            } else {
+                Next::Login
+            });
         };
         let claims = self.requested_claims(&user);
         if !self.prompt.consent {

@@ -180,6 +180,10 @@ async fn prompt_none_and_max_age_follow_oidc() {
         !login.query_after_login().contains("prompt"),
         "prompt=login is satisfied after signing in"
     );
+    assert!(
+        !max_age.query_after_login().contains("max_age"),
+        "so is max_age"
+    );
 }
 
 #[tokio::test]

@@ -2,7 +2,6 @@
 //! §3), including the RFC 8705 §3.3 and §5 members.
 
 use crate::AuthServer;
-use crate::jose::JwsAlg;
 use crate::model::ClientAuthMethod;
 use crate::scope::{OIDC_SCOPES, claims_for_scope};
 use serde_json::{Value, json};
@@ -26,7 +25,6 @@ pub fn metadata(server: &AuthServer) -> Value {
     for s in OIDC_SCOPES {
         claims.extend(claims_for_scope(s));
     }
-    let algs: Vec<&str> = JwsAlg::ALL.iter().map(|a| a.as_str()).collect();
     json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{base}/oauth2/authorize"),
@@ -52,7 +50,6 @@ pub fn metadata(server: &AuthServer) -> Value {
         "request_uri_parameter_supported": false,
         "tls_client_certificate_bound_access_tokens": true,
         "authorization_response_iss_parameter_supported": false,
-        "token_endpoint_auth_signing_alg_values_supported": algs,
     })
 }
 

@@ -16,6 +16,8 @@ const FREE_FAILURES_PER_ADDRESS: u32 = 20;
 const FORGET_AFTER: i64 = 15 * 60;
 /// Longest lockout.
 const MAX_LOCKOUT: i64 = 15 * 60;
+/// Most users and addresses tracked at once.
+const MAX_ENTRIES: usize = 100_000;
 
 /// Why a sign-in failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,11 +39,16 @@ impl LoginThrottle {
     fn keys(username: &str, addr: IpAddr) -> [(String, u32); 2] {
         [
             (format!("user:{username}"), FREE_FAILURES_PER_USER),
-            (
-                format!("addr:{}", addr.to_canonical()),
-                FREE_FAILURES_PER_ADDRESS,
-            ),
+            (Self::addr_key(addr), FREE_FAILURES_PER_ADDRESS),
         ]
+    }
+
+    /// IPv4 addresses count one by one; IPv6 by /64, the block one subscriber gets.
+    fn addr_key(addr: IpAddr) -> String {
+        match addr.to_canonical() {
+            IpAddr::V4(a) => format!("addr:{a}"),
+            IpAddr::V6(a) => format!("addr:{:x}/64", u128::from(a) >> 64),
+        }
     }
 
     /// Seconds to wait before another attempt is allowed, if any.
@@ -59,10 +66,15 @@ impl LoginThrottle {
             .max()
     }
 
-    /// Records a failure.
+    /// Records an attempt as a failure (before the password is checked, so parallel guesses
+    /// count too); [`LoginThrottle::succeeded`] takes it back.
     pub fn failed(&self, username: &str, addr: IpAddr, now: i64) {
         if let Ok(mut map) = self.failures.lock() {
             map.retain(|_, (_, last)| now - *last < FORGET_AFTER);
+            if map.len() >= MAX_ENTRIES {
+                // Bounded memory under a flood of distinct names and addresses.
+                map.clear();
+            }
             for (k, _) in Self::keys(username, addr) {
                 let e = map.entry(k).or_insert((0, now));
                 *e = (e.0.saturating_add(1), now);
@@ -70,10 +82,14 @@ impl LoginThrottle {
         }
     }
 
-    /// Clears the user's failures after a success (the address keeps its count).
-    pub fn succeeded(&self, username: &str) {
+    /// After a success: clears the user's failures and takes back the address's count for
+    /// this attempt.
+    pub fn succeeded(&self, username: &str, addr: IpAddr) {
         if let Ok(mut map) = self.failures.lock() {
             map.remove(&format!("user:{username}"));
+            if let Some((count, _)) = map.get_mut(&Self::addr_key(addr)) {
+                *count = count.saturating_sub(1);
+            }
         }
     }
 }
@@ -91,6 +107,7 @@ pub async fn login(
         tracing::warn!(user = %username, %addr, "sign-in throttled after repeated failures");
         return Ok(Err(LoginError::Throttled(wait)));
     }
+    server.throttle.failed(username, addr, now);
     let user = server.store.find_user(username).await?;
     let ok = match &user {
         Some(u) => {
@@ -105,11 +122,10 @@ pub async fn login(
         }
     };
     let Some(user) = user.filter(|_| ok) else {
-        server.throttle.failed(username, addr, now);
         tracing::info!(user = %username, %addr, "sign-in failed");
         return Ok(Err(LoginError::Invalid));
     };
-    server.throttle.succeeded(username);
+    server.throttle.succeeded(username, addr);
     let cookie = secret::generate(server.random.as_ref());
     let sid = secret::generate(server.random.as_ref());
     let lifetime = i64::try_from(server.settings.session_lifetime).unwrap_or(i64::MAX);
@@ -169,7 +185,7 @@ mod tests {
             "other users from the address are still allowed"
         );
         assert_eq!(t.retry_after("alice", addr, 100 + 61), None, "expires");
-        t.succeeded("alice");
+        t.succeeded("alice", addr);
         assert_eq!(t.retry_after("alice", addr, 100), None);
     }
 

@@ -24,7 +24,7 @@ pub async fn start(
     let query = query.unwrap_or_default();
     let request = match AuthorizationRequest::parse(&state.server, &query).await {
         Ok(r) => r,
-        Err(e) => return authorize_error(e),
+        Err(e) => return authorize_error(e, StatusCode::FOUND),
     };
     let now = state.server.clock.now();
     let session = match current_session(&state, &headers, now).await {
@@ -85,7 +85,7 @@ pub async fn login(
             .await
         {
             Ok(r) => r,
-            Err(e) => return authorize_error(e),
+            Err(e) => return authorize_error(e, StatusCode::SEE_OTHER),
         };
     let username = form.get("username").unwrap_or_default();
     let password = Secret::new(form.get("password").unwrap_or_default());
@@ -147,7 +147,7 @@ pub async fn consent(State(state): State<AppState>, headers: HeaderMap, body: Bo
             .await
         {
             Ok(r) => r,
-            Err(e) => return authorize_error(e),
+            Err(e) => return authorize_error(e, StatusCode::SEE_OTHER),
         };
     let now = state.server.clock.now();
     let session = match current_session(&state, &headers, now).await {
@@ -280,12 +280,13 @@ async fn consent_page(
     with_csrf_cookie(pages::render(StatusCode::OK, &page), &csrf, new)
 }
 
-fn authorize_error(e: AuthorizeError) -> Response {
+/// An invalid request: a page, or a redirect with the error (302 after GET, 303 after POST).
+fn authorize_error(e: AuthorizeError, redirect_status: StatusCode) -> Response {
     match e {
         AuthorizeError::Page(e) => {
             pages::error(StatusCode::BAD_REQUEST, e.code.as_str(), &e.description)
         }
-        AuthorizeError::Redirect(r) => redirect(StatusCode::FOUND, &r.location()),
+        AuthorizeError::Redirect(r) => redirect(redirect_status, &r.location()),
     }
 }
 

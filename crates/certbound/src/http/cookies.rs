@@ -1,12 +1,14 @@
 //! The browser cookies of the sign-in flow: the session cookie and the CSRF cookie, both
-//! `Secure`, `HttpOnly`, `SameSite=Lax`.
+//! `__Host-` prefixed, `Secure`, `HttpOnly`, `SameSite=Lax`.
 
 use axum::http::{HeaderMap, HeaderValue, header};
 
-/// The login session (its value is stored only as a hash).
-pub const SESSION: &str = "cb_session";
-/// The CSRF token, double-submitted in every form.
-pub const CSRF: &str = "cb_csrf";
+/// The login session (its value is stored only as a hash). The `__Host-` prefix makes the
+/// browser refuse it unless it is Secure, for this exact host, with Path=/ — so a sibling
+/// subdomain cannot plant one.
+pub const SESSION: &str = "__Host-certbound-session";
+/// The CSRF token, double-submitted in every form (also `__Host-`, for the same reason).
+pub const CSRF: &str = "__Host-certbound-csrf";
 
 /// The value of a cookie sent by the browser.
 pub fn get(headers: &HeaderMap, name: &str) -> Option<String> {

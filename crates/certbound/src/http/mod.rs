@@ -33,7 +33,26 @@ pub struct AppState {
 
 /// Builds the router with every endpoint.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    // RFC 8414 §3.1 inserts the well-known suffix before the issuer's path; OpenID Connect
+    // Discovery §4 appends it. Both are served for the configured issuer.
+    let issuer_path = issuer_path(&state.server.settings.issuer);
+    let mut router = Router::new();
+    if !issuer_path.is_empty() {
+        router = router
+            .route(
+                &format!("/.well-known/oauth-authorization-server{issuer_path}"),
+                get(discovery::metadata),
+            )
+            .route(
+                &format!("/.well-known/openid-configuration{issuer_path}"),
+                get(discovery::metadata),
+            )
+            .route(
+                &format!("{issuer_path}/.well-known/openid-configuration"),
+                get(discovery::metadata),
+            );
+    }
+    router
         .route("/oauth2/token", post(token::handle))
         .route("/oauth2/introspect", post(introspect::handle))
         .route("/oauth2/revoke", post(revoke::handle))
@@ -53,12 +72,17 @@ pub fn router(state: AppState) -> Router {
             "/.well-known/oauth-authorization-server",
             get(discovery::metadata),
         )
-        .route(
-            "/oauth2/token/.well-known/openid-configuration",
-            get(discovery::metadata),
-        )
         .route("/static/certbound.css", get(discovery::stylesheet))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
+}
+
+/// The path of an issuer URL (`/oauth2/token` for `https://localhost:9443/oauth2/token`).
+fn issuer_path(issuer: &str) -> String {
+    let after_scheme = issuer.find("://").map_or(0, |i| i + 3);
+    let path = issuer[after_scheme..]
+        .find('/')
+        .map_or("", |i| &issuer[after_scheme + i..]);
+    path.trim_end_matches('/').to_owned()
 }

@@ -381,9 +381,11 @@ fn prompt_none_without_a_session_and_prompt_login_with_one() {
     );
     let r = b.get(&authorize_url(&client_id, "&max_age=0"));
     assert!(
-        r.body.contains("action=\"/oauth2/authorize/login\"") || r.body.contains("consent"),
-        "max_age=0 is handled"
+        r.body.contains("action=\"/oauth2/authorize/login\""),
+        "max_age=0 asks for a fresh sign-in"
     );
+    let r = sign_in(&b, &r, "alice", "alice-pw");
+    assert!(!location(&r).contains("max_age"), "and is satisfied by it");
 }
 
 #[test]
@@ -534,10 +536,12 @@ fn pages_are_protected_by_csrf_cookies_and_headers() {
         .filter(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
         .collect();
     assert!(
-        set_cookie.iter().any(|c| c.contains("cb_csrf=")
-            && c.contains("Secure")
-            && c.contains("HttpOnly")
-            && c.contains("SameSite=Lax")),
+        set_cookie
+            .iter()
+            .any(|c| c.contains("__Host-certbound-csrf=")
+                && c.contains("Secure")
+                && c.contains("HttpOnly")
+                && c.contains("SameSite=Lax")),
         "{set_cookie:?}"
     );
     // A forged or missing CSRF token is refused, and signs nobody in.
@@ -552,34 +556,60 @@ fn pages_are_protected_by_csrf_cookies_and_headers() {
         ],
     );
     assert_eq!(r.status, 400);
-    assert!(b.cookie("cb_session").is_none());
+    assert!(b.cookie("__Host-certbound-session").is_none());
     let r = sign_in(&b, &page, "alice", "alice-pw");
     assert_eq!(r.status, 303);
     let session_cookie = r
         .headers
         .lines()
-        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:") && l.contains("cb_session="))
+        .find(|l| {
+            l.to_ascii_lowercase().starts_with("set-cookie:")
+                && l.contains("__Host-certbound-session=")
+        })
         .unwrap();
     for flag in ["Secure", "HttpOnly", "SameSite=Lax"] {
         assert!(session_cookie.contains(flag), "{session_cookie}");
     }
-    let first = b.cookie("cb_session").unwrap();
+    let first = b.cookie("__Host-certbound-session").unwrap();
     let page = b.get(&authorize_url(&client_id, "&prompt=login"));
     sign_in(&b, &page, "alice", "alice-pw");
-    let second = b.cookie("cb_session").unwrap();
+    let second = b.cookie("__Host-certbound-session").unwrap();
     assert_ne!(first, second, "the session id changes at sign-in");
-    // The old session no longer works: with its cookie, prompt=none needs a login.
-    let old = Browser::new(&server, "old");
-    std::fs::write(
-        server.path().join("old.cookies"),
-        format!("localhost\tFALSE\t/\tTRUE\t0\tcb_session\t{first}\n"),
-    )
-    .unwrap();
+    // With the current session cookie in a hand-written jar, prompt=none gets past sign-in
+    // (positive control); with the old one it does not: the old session is gone.
+    let jar = |name: &str, value: &str| {
+        std::fs::write(
+            server.path().join(format!("{name}.cookies")),
+            format!("localhost\tFALSE\t/\tTRUE\t0\t__Host-certbound-session\t{value}\n"),
+        )
+        .unwrap();
+        Browser::new(&server, name)
+    };
+    let current = jar("current", &second);
+    let r = current.get(&authorize_url(&client_id, "&prompt=none"));
+    assert_eq!(
+        query_param(&location(&r), "error").as_deref(),
+        Some("consent_required")
+    );
+    let old = jar("old", &first);
     let r = old.get(&authorize_url(&client_id, "&prompt=none"));
     assert_eq!(
         query_param(&location(&r), "error").as_deref(),
         Some("login_required")
     );
+    // The consent form is CSRF-protected too.
+    let consent = b.get(&authorize_url(&client_id, ""));
+    let request = input(&consent.body, "request").unwrap();
+    let r = b.post(
+        "/oauth2/authorize/consent",
+        &[
+            ("csrf", "forged"),
+            ("request", &request),
+            ("decision", "approve_once"),
+        ],
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.header("location").is_none());
 }
 
 #[test]
@@ -607,6 +637,15 @@ fn discovery_documents_jwks_and_key_rotation() {
     let oidc = get("/.well-known/openid-configuration");
     assert_eq!(oidc, get("/.well-known/oauth-authorization-server"));
     assert_eq!(oidc, get("/oauth2/token/.well-known/openid-configuration"));
+    assert_eq!(
+        oidc,
+        get("/.well-known/oauth-authorization-server/oauth2/token"),
+        "RFC 8414 §3.1"
+    );
+    assert_eq!(
+        oidc["revocation_endpoint"],
+        server.url("/oauth2/revoke").as_str()
+    );
     assert_eq!(oidc["issuer"], server.issuer.as_str());
     assert_eq!(oidc["tls_client_certificate_bound_access_tokens"], true);
     assert_eq!(
@@ -628,7 +667,21 @@ fn discovery_documents_jwks_and_key_rotation() {
 
     let before = jwks(&server);
     let old_kid = before["keys"][0]["kid"].as_str().unwrap().to_owned();
-    assert!(before["keys"][0]["x5c"].is_array() && before["keys"][0]["x5t"].is_string());
+    // x5t is the SHA-1 of the certificate in x5c (RFC 7517 §4.8), computed here with openssl.
+    let x5c = base64::engine::general_purpose::STANDARD
+        .decode(before["keys"][0]["x5c"][0].as_str().unwrap())
+        .unwrap();
+    let der = server.path().join("signing.der");
+    std::fs::write(&der, &x5c).unwrap();
+    let out = std::process::Command::new("openssl")
+        .args(["dgst", "-sha1", "-binary"])
+        .arg(&der)
+        .output()
+        .unwrap();
+    assert_eq!(
+        before["keys"][0]["x5t"],
+        URL_SAFE_NO_PAD.encode(&out.stdout).as_str()
+    );
     let out = server.cli(&["keys", "rotate"]);
     assert!(
         out.status.success(),
@@ -734,4 +787,74 @@ fn the_reference_token_request_works_byte_for_byte_for_a_confidential_client_wit
         assert!(!t[k].is_null(), "{k} missing: {t}");
     }
     assert_eq!(t["expires_in"], 3600);
+}
+
+#[test]
+fn userinfo_needs_an_openid_token_and_public_clients_need_pkce() {
+    let (server, id, client_id) = setup();
+    let other = pki::self_signed(server.path(), "m2m", "m2m", Validity::Current);
+    let m2m = server.self_signed_client(&other.cert, &[]);
+    let t = server.token_with_cert(&m2m, &other);
+    let ui = server
+        .request_to(server.url("/oauth2/userinfo"))
+        .cert(&other)
+        .header(&format!(
+            "authorization: Bearer {}",
+            t["access_token"].as_str().unwrap()
+        ))
+        .send();
+    assert_eq!(ui.status, 403, "{}", ui.body);
+    assert!(
+        ui.header("www-authenticate")
+            .unwrap()
+            .contains("insufficient_scope")
+    );
+    let public = server.create_client(&[
+        "--name",
+        "spa",
+        "--auth-method",
+        "none",
+        "--grant-type",
+        "authorization_code",
+        "--redirect-uri",
+        REDIRECT,
+    ]);
+    let public_id = public["client_id"].as_str().unwrap();
+    let b = Browser::new(&server, "b");
+    let no_pkce = authorize_url(public_id, "").replace(
+        &format!(
+            "&code_challenge={}&code_challenge_method=S256",
+            challenge(VERIFIER)
+        ),
+        "",
+    );
+    let r = b.get(&no_pkce);
+    assert_eq!(
+        query_param(&location(&r), "error").as_deref(),
+        Some("invalid_request")
+    );
+    let _ = (id, client_id);
+}
+
+#[test]
+fn pkce_can_be_required_of_every_client() {
+    let (server, _id, client_id) = setup_with("[oauth]\nrequire_pkce = true\n");
+    let b = Browser::new(&server, "b");
+    let no_pkce = authorize_url(&client_id, "").replace(
+        &format!(
+            "&code_challenge={}&code_challenge_method=S256",
+            challenge(VERIFIER)
+        ),
+        "",
+    );
+    let r = b.get(&no_pkce);
+    assert_eq!(
+        query_param(&location(&r), "error").as_deref(),
+        Some("invalid_request")
+    );
+    assert_eq!(
+        b.get(&authorize_url(&client_id, "")).status,
+        200,
+        "with PKCE it proceeds"
+    );
 }
