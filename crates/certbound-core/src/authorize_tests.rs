@@ -336,3 +336,135 @@ async fn codes_expire_after_their_lifetime_without_sleeping() {
     assert_eq!(e.code, crate::ErrorCode::InvalidGrant);
     assert!(e.description.contains("expired"));
 }
+
+async fn refresh_with(
+    server: &AuthServer,
+    client_id: &str,
+    secret: &Secret,
+    token: &str,
+) -> Result<crate::tokens::TokenResponse, OAuthError> {
+    let body = format!("grant_type=refresh_token&refresh_token={token}");
+    let basic = crate::request::BasicCredentials {
+        username: client_id.into(),
+        password: secret.clone(),
+    };
+    let request =
+        crate::request::TokenRequest::parse(Form::parse(body.as_bytes()).unwrap(), Some(basic))
+            .unwrap();
+    server.token(request, None).await
+}
+
+#[tokio::test]
+async fn refresh_tokens_idle_out_and_rotation_never_passes_the_absolute_lifetime() {
+    let (mut server, clock) = testing::server(NOW);
+    server.settings.refresh_token_lifetime = 100;
+    server.settings.refresh_token_idle_lifetime = 40;
+    server
+        .keys
+        .ensure(server.store.as_ref(), NOW)
+        .await
+        .unwrap();
+    let spec = ClientSpec {
+        name: "c".into(),
+        auth_method: ClientAuthMethod::ClientSecretBasic,
+        certificates: vec![],
+        subject: None,
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        redirect_uris: vec![REDIRECT.into()],
+        scopes: vec![],
+        bound_tokens: false,
+        access_token_lifetime: None,
+        can_introspect: false,
+    };
+    let (client, secret) = build_client(spec, &crate::OsRandom, NOW).unwrap();
+    let secret = secret.unwrap();
+    server.store.insert_client(&client).await.unwrap();
+    let user = build_user_with_claims(
+        "alice",
+        &Secret::new("pw"),
+        false,
+        Default::default(),
+        &crate::OsRandom,
+        NOW,
+    )
+    .unwrap();
+    server.store.insert_user(&user).await.unwrap();
+    let req = AuthorizationRequest::parse(&server, &query(&client.client_id, ""))
+        .await
+        .unwrap();
+    let loc = req
+        .issue_code(&server, &session(NOW), vec![], NOW)
+        .await
+        .unwrap();
+    let code = loc
+        .split_once("code=")
+        .unwrap()
+        .1
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
+    let first = redeem(&server, &client.client_id, &secret, &code)
+        .await
+        .unwrap();
+    let mut rt = first.refresh_token.unwrap().expose().to_owned();
+
+    // Rotating every 30 s (inside the 40 s idle window) works until the absolute end at +100.
+    for t in [30, 60, 90] {
+        clock.set(NOW + t);
+        let next = refresh_with(&server, &client.client_id, &secret, &rt)
+            .await
+            .unwrap();
+        let id_token = next.id_token.expect("openid grant gets an id_token");
+        let payload = id_token.split('.').nth(1).unwrap();
+        let claims: serde_json::Value = serde_json::from_slice(
+            &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(claims["amr"], serde_json::json!(["refresh_token"]));
+        assert!(claims.get("nonce").is_none());
+        rt = next.refresh_token.unwrap().expose().to_owned();
+    }
+    let record = server
+        .store
+        .find_refresh_token(&Secret::new(rt.clone()).hash())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        record.expires_at,
+        NOW + 100,
+        "capped by the absolute lifetime, not 90 + 40"
+    );
+    clock.set(NOW + 100);
+    let e = refresh_with(&server, &client.client_id, &secret, &rt)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, crate::ErrorCode::InvalidGrant);
+
+    // Idle: a token unused for its idle lifetime expires.
+    clock.set(NOW);
+    let loc = req
+        .issue_code(&server, &session(NOW), vec![], NOW)
+        .await
+        .unwrap();
+    let code = loc
+        .split_once("code=")
+        .unwrap()
+        .1
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
+    let rt = redeem(&server, &client.client_id, &secret, &code)
+        .await
+        .unwrap()
+        .refresh_token
+        .unwrap();
+    clock.set(NOW + 40);
+    let e = refresh_with(&server, &client.client_id, &secret, rt.expose())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, crate::ErrorCode::InvalidGrant);
+}
