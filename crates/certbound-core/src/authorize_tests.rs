@@ -24,6 +24,7 @@ async fn setup(method: ClientAuthMethod) -> (AuthServer, String) {
         scopes: vec![],
         bound_tokens: false,
         access_token_lifetime: None,
+        access_token_format: None,
         can_introspect: false,
     };
     let (client, _) = build_client(spec, &crate::OsRandom, NOW).unwrap();
@@ -285,6 +286,7 @@ async fn codes_expire_after_their_lifetime_without_sleeping() {
         scopes: vec![],
         bound_tokens: false,
         access_token_lifetime: None,
+        access_token_format: None,
         can_introspect: false,
     };
     let (client, secret) = build_client(spec, &crate::OsRandom, NOW).unwrap();
@@ -374,6 +376,7 @@ async fn refresh_tokens_idle_out_and_rotation_never_passes_the_absolute_lifetime
         scopes: vec![],
         bound_tokens: false,
         access_token_lifetime: None,
+        access_token_format: None,
         can_introspect: false,
     };
     let (client, secret) = build_client(spec, &crate::OsRandom, NOW).unwrap();

@@ -25,7 +25,7 @@ pub fn metadata(server: &AuthServer) -> Value {
     for s in OIDC_SCOPES {
         claims.extend(claims_for_scope(s));
     }
-    json!({
+    let mut doc = json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{base}/oauth2/authorize"),
         "token_endpoint": format!("{base}/oauth2/token"),
@@ -50,7 +50,20 @@ pub fn metadata(server: &AuthServer) -> Value {
         "request_uri_parameter_supported": false,
         "tls_client_certificate_bound_access_tokens": true,
         "authorization_response_iss_parameter_supported": false,
-    })
+    });
+    // RFC 8705 §5: where clients that use mutual TLS should send their requests.
+    if let (Some(alias), Some(obj)) = (&server.settings.mtls_alias_base, doc.as_object_mut()) {
+        obj.insert(
+            "mtls_endpoint_aliases".into(),
+            json!({
+                "token_endpoint": format!("{alias}/oauth2/token"),
+                "introspection_endpoint": format!("{alias}/oauth2/introspect"),
+                "revocation_endpoint": format!("{alias}/oauth2/revoke"),
+                "userinfo_endpoint": format!("{alias}/oauth2/userinfo"),
+            }),
+        );
+    }
+    doc
 }
 
 /// `https://host:port` of an issuer URL.

@@ -245,6 +245,7 @@ mod tests {
             scopes: vec![],
             bound_tokens: false,
             access_token_lifetime: None,
+            access_token_format: None,
             can_introspect: false,
         };
         let (client, _) = build_client(spec, &crate::OsRandom, NOW).unwrap();

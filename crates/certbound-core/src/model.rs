@@ -125,6 +125,38 @@ impl FromStr for GrantType {
     }
 }
 
+/// How access tokens are serialized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenFormat {
+    /// 256 random bits; resource servers introspect them (RFC 7662).
+    #[default]
+    Opaque,
+    /// RFC 9068 JWT, verifiable by resource servers against the JWKS.
+    Jwt,
+}
+
+impl TokenFormat {
+    /// The configuration value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenFormat::Opaque => "opaque",
+            TokenFormat::Jwt => "jwt",
+        }
+    }
+}
+
+impl FromStr for TokenFormat {
+    type Err = UnknownValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "opaque" => Ok(TokenFormat::Opaque),
+            "jwt" => Ok(TokenFormat::Jwt),
+            _ => Err(UnknownValue),
+        }
+    }
+}
+
 /// A registered client certificate (for `self_signed_tls_client_auth`); several may be
 /// registered at once so a client can rotate without downtime.
 #[derive(Debug, Clone)]
@@ -166,6 +198,8 @@ pub struct Client {
     pub bound_tokens: bool,
     /// Access token lifetime in seconds for this client, overriding the global one.
     pub access_token_lifetime: Option<u64>,
+    /// Access token format for this client, overriding the global one.
+    pub access_token_format: Option<TokenFormat>,
     /// Whether the client may call the introspection endpoint (RFC 7662 §2.1).
     pub can_introspect: bool,
     /// Registration time, Unix seconds.

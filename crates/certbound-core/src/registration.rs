@@ -43,6 +43,8 @@ pub struct ClientSpec {
     pub bound_tokens: bool,
     /// Access token lifetime override, seconds.
     pub access_token_lifetime: Option<u64>,
+    /// Access token format override.
+    pub access_token_format: Option<crate::model::TokenFormat>,
     /// May call introspection.
     pub can_introspect: bool,
 }
@@ -74,6 +76,7 @@ pub fn build_client(
         scopes: spec.scopes,
         bound_tokens: spec.bound_tokens,
         access_token_lifetime: spec.access_token_lifetime,
+        access_token_format: spec.access_token_format,
         can_introspect: spec.can_introspect,
         created_at: now,
     };
@@ -301,6 +304,7 @@ mod tests {
             scopes: vec![],
             bound_tokens: false,
             access_token_lifetime: None,
+            access_token_format: None,
             can_introspect: false,
         }
     }

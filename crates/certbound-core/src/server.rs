@@ -22,6 +22,12 @@ pub struct OAuthSettings {
     pub issuer: String,
     /// Default access token lifetime in seconds.
     pub access_token_lifetime: u64,
+    /// Default access token format.
+    pub access_token_format: crate::model::TokenFormat,
+    /// `aud` of JWT access tokens.
+    pub access_token_audience: String,
+    /// Base URL of the mutual-TLS endpoint aliases listener (RFC 8705 §5), when enabled.
+    pub mtls_alias_base: Option<String>,
     /// Trust anchors for `tls_client_auth` clients.
     pub trust_anchors: Option<Arc<TrustAnchors>>,
     /// Also emit WSO2's `x5t#SHA256` in introspection responses.
@@ -48,9 +54,13 @@ pub struct OAuthSettings {
 impl OAuthSettings {
     /// Settings with the documented defaults for everything but the issuer.
     pub fn with_issuer(issuer: impl Into<String>) -> Self {
+        let issuer = issuer.into();
         OAuthSettings {
-            issuer: issuer.into(),
+            access_token_audience: issuer.clone(),
+            issuer,
             access_token_lifetime: 3600,
+            access_token_format: crate::model::TokenFormat::Opaque,
+            mtls_alias_base: None,
             trust_anchors: None,
             legacy_x5t_sha256: false,
             code_lifetime: 60,
@@ -62,6 +72,13 @@ impl OAuthSettings {
             session_lifetime: 8 * 3600,
             require_pkce: false,
         }
+    }
+
+    /// The access token format for a client.
+    pub fn token_format(&self, client: &crate::model::Client) -> crate::model::TokenFormat {
+        client
+            .access_token_format
+            .unwrap_or(self.access_token_format)
     }
 
     /// The longest time a token signed now may be relied on (for key rotation).

@@ -189,6 +189,9 @@ pub struct CreateClient {
     /// clients, which must then present a certificate.
     #[arg(long)]
     pub bound_tokens: bool,
+    /// Access token format for this client: opaque or jwt (RFC 9068).
+    #[arg(long, value_name = "FORMAT")]
+    pub access_token_format: Option<String>,
     /// Access token lifetime in seconds for this client.
     #[arg(long, value_name = "SECONDS")]
     pub access_token_lifetime: Option<u64>,

@@ -4,6 +4,7 @@
 
 use anyhow::{Context, Result, bail};
 use certbound_core::jose::JwsAlg;
+use certbound_core::model::TokenFormat;
 use certbound_mtls::{Cidr, HeaderFormat, ProxyPolicy};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -33,10 +34,20 @@ struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawServer {
     listen: Option<String>,
+    request_client_certificate: Option<bool>,
+    #[serde(default)]
+    mtls: RawMtlsAliases,
     http_listen: Option<String>,
     data_dir: Option<PathBuf>,
     issuer: Option<String>,
     max_body_bytes: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMtlsAliases {
+    listen: Option<String>,
+    url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -56,6 +67,8 @@ struct RawStorage {
 #[serde(deny_unknown_fields)]
 struct RawOAuth {
     access_token_lifetime: Option<u64>,
+    access_token_format: Option<String>,
+    access_token_audience: Option<String>,
     authorization_code_lifetime: Option<u64>,
     id_token_lifetime: Option<u64>,
     refresh_token_lifetime: Option<u64>,
@@ -118,6 +131,16 @@ pub struct Config {
     pub listen_is_default: bool,
     /// Optional plain-HTTP listener for a TLS-terminating proxy in front.
     pub http_listen: Option<SocketAddr>,
+    /// Whether the main listener asks for client certificates.
+    pub request_client_certificate: bool,
+    /// The RFC 8705 §5 alias listener, which requires a client certificate.
+    pub mtls_listen: Option<SocketAddr>,
+    /// Its public base URL; by default the issuer's host with the alias port.
+    pub mtls_url: Option<String>,
+    /// Default access token format.
+    pub access_token_format: TokenFormat,
+    /// `aud` of JWT access tokens (default: the issuer).
+    pub access_token_audience: Option<String>,
     /// Client certificates forwarded by trusted proxies, when configured.
     pub proxy: Option<ProxyPolicy>,
     /// Emit WSO2's `x5t#SHA256` beside `x5t#S256` in introspection (compatibility).
@@ -210,6 +233,35 @@ impl Config {
                 })
             })
             .transpose()?;
+        let mtls_listen = raw
+            .server
+            .mtls
+            .listen
+            .as_deref()
+            .map(|a| {
+                a.parse::<SocketAddr>().with_context(|| {
+                    format!("server.mtls.listen {a:?} is not an address like 127.0.0.1:9444")
+                })
+            })
+            .transpose()?;
+        if raw.server.mtls.url.is_some() && mtls_listen.is_none() {
+            bail!("server.mtls.url is set but server.mtls.listen is not");
+        }
+        let request_client_certificate = raw.server.request_client_certificate.unwrap_or(true);
+        if !request_client_certificate
+            && mtls_listen.is_none()
+            && raw.oauth.mutualtls.client_certificate_header.is_none()
+        {
+            bail!(
+                "server.request_client_certificate = false leaves no way to present a client certificate: also set server.mtls.listen (or a proxy header)"
+            );
+        }
+        let access_token_format = match raw.oauth.access_token_format.as_deref() {
+            None => TokenFormat::Opaque,
+            Some(f) => f.parse().map_err(|_| {
+                anyhow::anyhow!("oauth.access_token_format must be \"opaque\" or \"jwt\"")
+            })?,
+        };
         let proxy = proxy_policy(
             raw.oauth.mutualtls.client_certificate_header.clone(),
             &raw.oauth.mutualtls,
@@ -284,6 +336,11 @@ impl Config {
         Ok(Config {
             listen,
             listen_is_default,
+            request_client_certificate,
+            mtls_listen,
+            mtls_url: raw.server.mtls.url,
+            access_token_format,
+            access_token_audience: raw.oauth.access_token_audience,
             http_listen,
             proxy,
             legacy_x5t_sha256: raw.oauth.introspection.legacy_x5t_sha256.unwrap_or(false),

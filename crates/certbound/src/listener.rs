@@ -21,27 +21,16 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a client has to send a request's headers (HTTP/1.1).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Serves the `https` listeners (and `http`, if given) until SIGINT or SIGTERM.
-pub async fn run(
-    https: Vec<TcpListener>,
-    acceptor: TlsAcceptor,
-    http: Option<TcpListener>,
-    app: Router,
-) {
+/// Serves every listener (TLS when it has an acceptor, plain HTTP otherwise) until SIGINT or
+/// SIGTERM.
+pub async fn run(listeners: Vec<(TcpListener, Option<TlsAcceptor>)>, app: Router) {
     let (stop, stopped) = watch::channel(false);
-    let mut tasks = Vec::new();
-    for listener in https {
-        let tls = Some(acceptor.clone());
-        tasks.push(tokio::spawn(accept_loop(
-            listener,
-            tls,
-            app.clone(),
-            stopped.clone(),
-        )));
-    }
-    if let Some(http) = http {
-        tasks.push(tokio::spawn(accept_loop(http, None, app, stopped)));
-    }
+    let tasks: Vec<_> = listeners
+        .into_iter()
+        .map(|(listener, tls)| {
+            tokio::spawn(accept_loop(listener, tls, app.clone(), stopped.clone()))
+        })
+        .collect();
     shutdown_signal().await;
     tracing::info!("shutting down");
     let _ = stop.send(true);

@@ -5,7 +5,8 @@ use crate::config::{Config, TlsSource};
 use crate::devtls::DevTls;
 use crate::fsutil::{create_private_dir, write_private};
 use crate::http::{self, AppState};
-use crate::{listener, tls};
+use crate::listener;
+use crate::tls::{self, ClientCerts};
 use anyhow::{Context, Result};
 use certbound_core::registration::build_user;
 use certbound_core::secret::{self, Secret};
@@ -46,7 +47,12 @@ pub async fn run(config: Config) -> Result<()> {
             (dev.server_cert, dev.server_key)
         }
     };
-    let tls_config = tls::server_config(&cert_file, &key_file)?;
+    let main_certs = if config.request_client_certificate {
+        ClientCerts::Request
+    } else {
+        ClientCerts::Off
+    };
+    let main_tls = TlsAcceptor::from(tls::server_config(&cert_file, &key_file, main_certs)?);
     let trust_anchors = match &config.trusted_ca_file {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| {
@@ -72,22 +78,40 @@ pub async fn run(config: Config) -> Result<()> {
         )
     })?;
     let local = listener.local_addr()?;
-    let mut https = vec![listener];
+    let mut listeners = vec![(listener, Some(main_tls.clone()))];
     if config.listen_is_default {
         let v6 = std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, local.port()));
         match TcpListener::bind(v6).await {
-            Ok(l) => https.push(l),
+            Ok(l) => listeners.push((l, Some(main_tls.clone()))),
             Err(e) => {
                 tracing::debug!(error = %e, "IPv6 loopback not available; listening on IPv4 only")
             }
         }
     }
     let issuer = config.issuer_for(local.port());
-    let server = AuthServer::new(
-        store,
-        settings(&config, issuer.clone(), trust_anchors),
-        config.signing_alg,
-    );
+    // RFC 8705 §5: the alias listener requires a certificate, so the main one need not ask.
+    let mut alias_base = None;
+    if let Some(addr) = config.mtls_listen {
+        let l = TcpListener::bind(addr).await.with_context(|| {
+            format!("cannot listen on server.mtls.listen {addr}: is another server using it?")
+        })?;
+        let port = l.local_addr()?.port();
+        let base = config
+            .mtls_url
+            .clone()
+            .unwrap_or_else(|| format!("https://{}:{port}", issuer_host(&issuer)));
+        println!("listening on {base} (mutual TLS endpoint aliases, certificate required)");
+        alias_base = Some(base);
+        let tls = TlsAcceptor::from(tls::server_config(
+            &cert_file,
+            &key_file,
+            ClientCerts::Require,
+        )?);
+        listeners.push((l, Some(tls)));
+    }
+    let mut settings = settings(&config, issuer.clone(), trust_anchors);
+    settings.mtls_alias_base = alias_base;
+    let server = AuthServer::new(store, settings, config.signing_alg);
     server
         .keys
         .ensure(
@@ -101,14 +125,17 @@ pub async fn run(config: Config) -> Result<()> {
         })?),
         None => None,
     };
+    let http_addr = http_listener
+        .as_ref()
+        .map(TcpListener::local_addr)
+        .transpose()?;
     let app = http::router(AppState {
         server: Arc::new(server),
         max_body_bytes: config.max_body_bytes,
         proxy: config.proxy.clone().map(Arc::new),
     });
     println!("issuer: {issuer}");
-    if let Some(l) = &http_listener {
-        let addr = l.local_addr()?;
+    if let Some(addr) = http_addr {
         println!("listening on http://{addr} (plain HTTP, for a TLS-terminating proxy)");
         if config.proxy.is_none() {
             tracing::warn!(%addr, "plain HTTP listener without [oauth.mutualtls] client_certificate_header: clients behind it cannot use mutual TLS");
@@ -116,8 +143,19 @@ pub async fn run(config: Config) -> Result<()> {
     }
     println!("listening on https://{local}");
     tracing::info!(%local, %issuer, "certbound started");
-    listener::run(https, TlsAcceptor::from(tls_config), http_listener, app).await;
+    listeners.extend(http_listener.map(|l| (l, None)));
+    listener::run(listeners, app).await;
     Ok(())
+}
+
+/// The host (and nothing else) of an issuer URL.
+fn issuer_host(issuer: &str) -> &str {
+    let rest = issuer.split_once("://").map_or(issuer, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    match authority.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => authority,
+    }
 }
 
 /// The protocol settings of a validated configuration.
@@ -127,8 +165,14 @@ pub fn settings(
     trust_anchors: Option<Arc<TrustAnchors>>,
 ) -> OAuthSettings {
     OAuthSettings {
+        access_token_audience: config
+            .access_token_audience
+            .clone()
+            .unwrap_or_else(|| issuer.clone()),
         issuer,
         access_token_lifetime: config.access_token_lifetime,
+        access_token_format: config.access_token_format,
+        mtls_alias_base: None,
         trust_anchors,
         legacy_x5t_sha256: config.legacy_x5t_sha256,
         code_lifetime: config.code_lifetime,

@@ -19,6 +19,18 @@ use std::sync::Arc;
 #[derive(Debug)]
 struct RequestAnyClientCert {
     algorithms: WebPkiSupportedAlgorithms,
+    mandatory: bool,
+}
+
+/// Whether a listener asks TLS clients for a certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientCerts {
+    /// Ask, accept any (per-client validation happens later), proceed without one.
+    Request,
+    /// Ask and refuse the handshake without one (the RFC 8705 §5 alias listener).
+    Require,
+    /// Do not ask (a main listener for browsers when the alias listener serves mTLS).
+    Off,
 }
 
 impl ClientCertVerifier for RequestAnyClientCert {
@@ -26,7 +38,7 @@ impl ClientCertVerifier for RequestAnyClientCert {
         true
     }
     fn client_auth_mandatory(&self) -> bool {
-        false
+        self.mandatory
     }
     fn root_hint_subjects(&self) -> &[DistinguishedName] {
         &[]
@@ -61,7 +73,11 @@ impl ClientCertVerifier for RequestAnyClientCert {
 }
 
 /// Builds the server TLS configuration from PEM files (TLS 1.2 and 1.3, ALPN h2 and http/1.1).
-pub fn server_config(cert_file: &Path, key_file: &Path) -> Result<Arc<ServerConfig>> {
+pub fn server_config(
+    cert_file: &Path,
+    key_file: &Path,
+    client_certs: ClientCerts,
+) -> Result<Arc<ServerConfig>> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let certs = CertificateDer::pem_file_iter(cert_file)
         .with_context(|| {
@@ -77,15 +93,20 @@ pub fn server_config(cert_file: &Path, key_file: &Path) -> Result<Arc<ServerConf
     }
     let key = PrivateKeyDer::from_pem_file(key_file)
         .with_context(|| format!("cannot read a PEM private key from {}", key_file.display()))?;
-    let verifier = Arc::new(RequestAnyClientCert {
-        algorithms: provider.signature_verification_algorithms,
-    });
-    let mut config =
-        ServerConfig::builder_with_provider(Arc::clone(&provider) as Arc<CryptoProvider>)
-            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
-            .with_client_cert_verifier(verifier)
-            .with_single_cert(certs, key)
-            .context("the TLS certificate and key do not match or are unsupported")?;
+    let builder = ServerConfig::builder_with_provider(Arc::clone(&provider) as Arc<CryptoProvider>)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?;
+    let builder = match client_certs {
+        ClientCerts::Off => builder.with_no_client_auth(),
+        ClientCerts::Request | ClientCerts::Require => {
+            builder.with_client_cert_verifier(Arc::new(RequestAnyClientCert {
+                algorithms: provider.signature_verification_algorithms,
+                mandatory: client_certs == ClientCerts::Require,
+            }))
+        }
+    };
+    let mut config = builder
+        .with_single_cert(certs, key)
+        .context("the TLS certificate and key do not match or are unsupported")?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }

@@ -25,6 +25,7 @@ fn spec(method: ClientAuthMethod) -> ClientSpec {
         scopes: vec![],
         bound_tokens: false,
         access_token_lifetime: None,
+        access_token_format: None,
         can_introspect: false,
     }
 }

@@ -91,9 +91,9 @@ pub(super) async fn handle(
         cnf,
         claims: &code.claims,
         code: Some(hash),
+        format: server.settings.token_format(&client.client),
     };
-    let mut response =
-        tokens::issue_access_token(server.store.as_ref(), server.random.as_ref(), now, new).await?;
+    let mut response = tokens::issue_access_token(server, now, new).await?;
     if client.client.grant_types.contains(&GrantType::RefreshToken) {
         let public = client.client.auth_method == crate::model::ClientAuthMethod::None;
         let new = NewRefreshToken {

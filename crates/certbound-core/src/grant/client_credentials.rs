@@ -27,19 +27,15 @@ pub(super) async fn handle(
         .client
         .access_token_lifetime
         .unwrap_or(server.settings.access_token_lifetime);
-    tokens::issue_access_token(
-        server.store.as_ref(),
-        server.random.as_ref(),
-        now,
-        NewAccessToken {
-            client_id: &client.client.client_id,
-            subject: None,
-            scope: &scope,
-            lifetime,
-            cnf,
-            claims: &[],
-            code: None,
-        },
-    )
-    .await
+    let new = NewAccessToken {
+        client_id: &client.client.client_id,
+        subject: None,
+        scope: &scope,
+        lifetime,
+        cnf,
+        claims: &[],
+        code: None,
+        format: server.settings.token_format(&client.client),
+    };
+    tokens::issue_access_token(server, now, new).await
 }

@@ -92,9 +92,9 @@ pub(super) async fn handle(
         cnf,
         claims: &record.claims,
         code: Some(family),
+        format: server.settings.token_format(&client.client),
     };
-    let mut response =
-        tokens::issue_access_token(server.store.as_ref(), server.random.as_ref(), now, new).await?;
+    let mut response = tokens::issue_access_token(server, now, new).await?;
     if rotate {
         let new = NewRefreshToken {
             client_id: &record.client_id,

@@ -2,14 +2,14 @@
 //! SHA-256, optionally bound to a certificate thumbprint, RFC 8705 §3) and id_tokens.
 
 pub mod id_token;
+pub mod jwt;
 pub mod refresh;
 
 use crate::client_auth::AuthenticatedClient;
 use crate::model::AccessTokenRecord;
 use crate::scope::Scope;
 use crate::secret::{self, Secret};
-use crate::store::TokenStore;
-use crate::{OAuthError, Random};
+use crate::{AuthServer, OAuthError};
 use certbound_mtls::Thumbprint;
 use serde::Serialize;
 
@@ -88,41 +88,23 @@ pub struct NewAccessToken<'a> {
     pub claims: &'a [String],
     /// The code the token comes from.
     pub code: Option<crate::secret::TokenHash>,
+    /// Opaque or RFC 9068 JWT.
+    pub format: crate::model::TokenFormat,
 }
 
-/// Issues an opaque access token and stores its hash before returning it.
+/// Issues an access token — opaque, or an RFC 9068 JWT signed with the current key — and
+/// stores its hash (and meaning) before returning it, so introspection and revocation work for
+/// both formats.
 pub async fn issue_access_token(
-    store: &dyn TokenStore,
-    random: &dyn Random,
+    server: &AuthServer,
     now: i64,
     new: NewAccessToken<'_>,
 ) -> Result<TokenResponse, OAuthError> {
-    let (token, record) = access_token(random, now, &new);
-    store.insert_access_token(&record).await?;
-    tracing::info!(
-        client_id = %new.client_id,
-        x5t = ?new.cnf.map(|t| t.to_base64url()),
-        scope = %record.scope,
-        "access token issued"
-    );
-    Ok(TokenResponse {
-        access_token: token,
-        token_type: "Bearer",
-        expires_in: new.lifetime,
-        scope: record.scope,
-        refresh_token: None,
-        id_token: None,
-    })
-}
-
-/// A fresh opaque access token and the record to store for it.
-fn access_token(
-    random: &dyn Random,
-    now: i64,
-    new: &NewAccessToken<'_>,
-) -> (Secret, AccessTokenRecord) {
-    let token = secret::generate(random);
     let lifetime = i64::try_from(new.lifetime).unwrap_or(i64::MAX);
+    let token = match new.format {
+        crate::model::TokenFormat::Opaque => secret::generate(server.random.as_ref()),
+        crate::model::TokenFormat::Jwt => jwt::encode(server, &new, now).await?,
+    };
     let record = AccessTokenRecord {
         hash: token.hash(),
         client_id: new.client_id.to_owned(),
@@ -135,5 +117,20 @@ fn access_token(
         claims: new.claims.to_vec(),
         code: new.code,
     };
-    (token, record)
+    server.store.insert_access_token(&record).await?;
+    tracing::info!(
+        client_id = %new.client_id,
+        x5t = ?new.cnf.map(|t| t.to_base64url()),
+        scope = %record.scope,
+        format = new.format.as_str(),
+        "access token issued"
+    );
+    Ok(TokenResponse {
+        access_token: token,
+        token_type: "Bearer",
+        expires_in: new.lifetime,
+        scope: record.scope,
+        refresh_token: None,
+        id_token: None,
+    })
 }

@@ -4,7 +4,9 @@
 
 use crate::migrate::too_new;
 use async_trait::async_trait;
-use certbound_core::model::{Client, ClientAuthMethod, GrantType, RegisteredCertificate, User};
+use certbound_core::model::{
+    Client, ClientAuthMethod, GrantType, RegisteredCertificate, TokenFormat, User,
+};
 use certbound_core::secret::TokenHash;
 use certbound_core::store::{ClientStore, StoreError, UserStore};
 use certbound_mtls::{ClientCertificate, SubjectMatch, Thumbprint};
@@ -23,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_initial.sql"),
     include_str!("../../migrations/sqlite/0002_authorization_code.sql"),
     include_str!("../../migrations/sqlite/0003_refresh_rotation.sql"),
+    include_str!("../../migrations/sqlite/0004_token_format.sql"),
 ];
 
 /// A SQLite database file.
@@ -164,6 +167,14 @@ fn client_from_row(
         redirect_uris: list(&r.try_get::<String, _>("redirect_uris").map_err(err)?),
         bound_tokens: r.try_get("bound_tokens").map_err(err)?,
         access_token_lifetime: lifetime.and_then(|l| u64::try_from(l).ok()),
+        access_token_format: r
+            .try_get::<Option<String>, _>("access_token_format")
+            .map_err(err)?
+            .map(|f| {
+                f.parse::<TokenFormat>()
+                    .map_err(|_| corrupt("access_token_format"))
+            })
+            .transpose()?,
         can_introspect: r.try_get("can_introspect").map_err(err)?,
         created_at: r.try_get("created_at").map_err(err)?,
     })
@@ -188,8 +199,8 @@ impl ClientStore for SqliteStore {
         let mut tx = self.pool.begin().await.map_err(err)?;
         sqlx::query(
             "INSERT INTO clients (client_id, name, auth_method, secret_hash, subject, grant_types, scopes, \
-             bound_tokens, access_token_lifetime, can_introspect, created_at, redirect_uris) \
-             VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+             bound_tokens, access_token_lifetime, can_introspect, created_at, redirect_uris, access_token_format) \
+             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
         )
         .bind(&c.client_id)
         .bind(&c.name)
@@ -203,6 +214,7 @@ impl ClientStore for SqliteStore {
         .bind(c.can_introspect)
         .bind(c.created_at)
         .bind(c.redirect_uris.join(" "))
+        .bind(c.access_token_format.map(TokenFormat::as_str))
         .execute(&mut *tx)
         .await
         .map_err(err)?;

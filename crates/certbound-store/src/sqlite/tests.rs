@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use super::*;
-use certbound_core::model::AccessTokenRecord;
+use certbound_core::model::{AccessTokenRecord, TokenFormat};
 use certbound_core::store::{Store, TokenStore};
 use certbound_mtls::DistinguishedName;
 
@@ -49,6 +49,7 @@ fn client(id: &str) -> Client {
         scopes: vec!["a".into(), "b".into()],
         bound_tokens: true,
         access_token_lifetime: Some(60),
+        access_token_format: Some(TokenFormat::Jwt),
         can_introspect: true,
         created_at: 7,
     }

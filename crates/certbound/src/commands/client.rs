@@ -4,7 +4,7 @@ use crate::cli::{AuthMethodArg, ClientCommand, CreateClient, GrantTypeArg};
 use crate::config::Config;
 use crate::serve::open_store;
 use anyhow::{Context, Result, bail};
-use certbound_core::model::{Client, ClientAuthMethod, GrantType};
+use certbound_core::model::{Client, ClientAuthMethod, GrantType, TokenFormat};
 use certbound_core::registration::{ClientSpec, build_client};
 use certbound_core::secret::Secret;
 use certbound_core::{Clock, OsRandom, SystemClock};
@@ -106,7 +106,16 @@ fn spec_from_args(args: CreateClient) -> Result<ClientSpec> {
         .flat_map(|s| s.split_whitespace())
         .map(str::to_owned)
         .collect();
+    let access_token_format = args
+        .access_token_format
+        .as_deref()
+        .map(|f| {
+            f.parse::<TokenFormat>()
+                .map_err(|_| anyhow::anyhow!("--access-token-format must be opaque or jwt"))
+        })
+        .transpose()?;
     Ok(ClientSpec {
+        access_token_format,
         name: args.name,
         auth_method,
         certificates,
@@ -131,6 +140,7 @@ fn describe(c: &Client, secret: Option<&Secret>) -> Value {
         "scope": c.scopes.join(" "),
         "tls_client_certificate_bound_access_tokens": c.bound_tokens || c.auth_method.is_mtls(),
         "access_token_lifetime": c.access_token_lifetime,
+        "access_token_format": c.access_token_format.map(TokenFormat::as_str),
         "introspection_allowed": c.can_introspect,
         "created_at": c.created_at,
         "certificates": c.certificates.iter().map(|r| json!({

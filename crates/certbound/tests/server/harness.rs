@@ -17,6 +17,8 @@ pub struct Server {
     pub issuer: String,
     /// The plain-HTTP listener's port, when `server.http_listen` is configured.
     pub http_port: Option<u16>,
+    /// The RFC 8705 §5 alias listener's port, when `server.mtls.listen` is configured.
+    pub alias_port: Option<u16>,
     /// What the server printed on standard output before it was ready.
     pub stdout: Vec<String>,
 }
@@ -77,6 +79,7 @@ impl Server {
         });
         let (mut port, mut issuer, mut http_port, mut stdout_lines) =
             (None, None, None, Vec::new());
+        let mut alias_port = None;
         while port.is_none() {
             let line = rx
                 .recv_timeout(Duration::from_secs(60))
@@ -88,6 +91,11 @@ impl Server {
             stdout_lines.push(line.clone());
             if let Some(rest) = line.strip_prefix("listening on https://127.0.0.1:") {
                 port = Some(rest.trim().parse().unwrap());
+            }
+            if let Some(rest) = line.strip_prefix("listening on https://localhost:")
+                && line.contains("endpoint aliases")
+            {
+                alias_port = rest.split_whitespace().next().and_then(|p| p.parse().ok());
             }
             if let Some(rest) = line.strip_prefix("listening on http://127.0.0.1:") {
                 http_port = rest.split_whitespace().next().and_then(|p| p.parse().ok());
@@ -102,6 +110,7 @@ impl Server {
             port: port.unwrap(),
             issuer: issuer.unwrap(),
             http_port,
+            alias_port,
             stdout: stdout_lines,
         }
     }

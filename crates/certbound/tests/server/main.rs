@@ -13,6 +13,7 @@ mod client_auth_mtls;
 mod client_auth_secret;
 mod e2e;
 mod introspection;
+mod jwt_and_aliases;
 mod malformed;
 mod operations;
 mod proxy;
