@@ -14,19 +14,9 @@ const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 async fn setup(method: ClientAuthMethod) -> (AuthServer, String) {
     let (server, _) = testing::server(NOW);
-    let spec = ClientSpec {
-        name: "playground2".into(),
-        auth_method: method,
-        certificates: vec![],
-        subject: None,
-        grant_types: vec![GrantType::AuthorizationCode],
-        redirect_uris: vec![REDIRECT.into(), "https://app.example/cb?x=1".into()],
-        scopes: vec![],
-        bound_tokens: false,
-        access_token_lifetime: None,
-        access_token_format: None,
-        can_introspect: false,
-    };
+    let mut spec = ClientSpec::new("playground2", method);
+    spec.grant_types = vec![GrantType::AuthorizationCode];
+    spec.redirect_uris = vec![REDIRECT.into(), "https://app.example/cb?x=1".into()];
     let (client, _) = build_client(spec, &crate::OsRandom, NOW).unwrap();
     server.store.insert_client(&client).await.unwrap();
     let claims = [("email", "alice@example.com"), ("given_name", "Alice")]
@@ -276,19 +266,9 @@ async fn codes_expire_after_their_lifetime_without_sleeping() {
         .ensure(server.store.as_ref(), NOW)
         .await
         .unwrap();
-    let spec = ClientSpec {
-        name: "c".into(),
-        auth_method: ClientAuthMethod::ClientSecretBasic,
-        certificates: vec![],
-        subject: None,
-        grant_types: vec![GrantType::AuthorizationCode],
-        redirect_uris: vec![REDIRECT.into()],
-        scopes: vec![],
-        bound_tokens: false,
-        access_token_lifetime: None,
-        access_token_format: None,
-        can_introspect: false,
-    };
+    let mut spec = ClientSpec::new("c", ClientAuthMethod::ClientSecretBasic);
+    spec.grant_types = vec![GrantType::AuthorizationCode];
+    spec.redirect_uris = vec![REDIRECT.into()];
     let (client, secret) = build_client(spec, &crate::OsRandom, NOW).unwrap();
     let secret = secret.unwrap();
     server.store.insert_client(&client).await.unwrap();
@@ -366,19 +346,9 @@ async fn refresh_tokens_idle_out_and_rotation_never_passes_the_absolute_lifetime
         .ensure(server.store.as_ref(), NOW)
         .await
         .unwrap();
-    let spec = ClientSpec {
-        name: "c".into(),
-        auth_method: ClientAuthMethod::ClientSecretBasic,
-        certificates: vec![],
-        subject: None,
-        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
-        redirect_uris: vec![REDIRECT.into()],
-        scopes: vec![],
-        bound_tokens: false,
-        access_token_lifetime: None,
-        access_token_format: None,
-        can_introspect: false,
-    };
+    let mut spec = ClientSpec::new("c", ClientAuthMethod::ClientSecretBasic);
+    spec.grant_types = vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
+    spec.redirect_uris = vec![REDIRECT.into()];
     let (client, secret) = build_client(spec, &crate::OsRandom, NOW).unwrap();
     let secret = secret.unwrap();
     server.store.insert_client(&client).await.unwrap();

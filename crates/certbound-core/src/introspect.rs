@@ -205,7 +205,7 @@ impl Described {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::model::{AccessTokenRecord, ClientAuthMethod, GrantType};
+    use crate::model::{AccessTokenRecord, ClientAuthMethod};
     use crate::registration::{ClientSpec, build_client, build_user};
     use crate::request::{BasicCredentials, ClientCredentialsInput};
     use crate::secret::Secret;
@@ -235,19 +235,7 @@ mod tests {
         let alice =
             build_user("alice", &Secret::new("alice"), false, &crate::OsRandom, NOW).unwrap();
         server.store.insert_user(&alice).await.unwrap();
-        let spec = ClientSpec {
-            name: "c".into(),
-            auth_method: ClientAuthMethod::ClientSecretBasic,
-            certificates: vec![],
-            subject: None,
-            grant_types: vec![GrantType::ClientCredentials],
-            redirect_uris: vec![],
-            scopes: vec![],
-            bound_tokens: false,
-            access_token_lifetime: None,
-            access_token_format: None,
-            can_introspect: false,
-        };
+        let spec = ClientSpec::new("c", ClientAuthMethod::ClientSecretBasic);
         let (client, _) = build_client(spec, &crate::OsRandom, NOW).unwrap();
         server.store.insert_client(&client).await.unwrap();
         let record = AccessTokenRecord {

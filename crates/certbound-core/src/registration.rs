@@ -49,6 +49,26 @@ pub struct ClientSpec {
     pub can_introspect: bool,
 }
 
+impl ClientSpec {
+    /// A spec for the client_credentials grant with every option at its default; set the
+    /// other fields as needed.
+    pub fn new(name: impl Into<String>, auth_method: ClientAuthMethod) -> Self {
+        ClientSpec {
+            name: name.into(),
+            auth_method,
+            certificates: vec![],
+            subject: None,
+            grant_types: vec![GrantType::ClientCredentials],
+            redirect_uris: vec![],
+            scopes: vec![],
+            bound_tokens: false,
+            access_token_lifetime: None,
+            access_token_format: None,
+            can_introspect: false,
+        }
+    }
+}
+
 /// Validates a spec and builds the client; returns the plaintext secret once, for secret methods.
 pub fn build_client(
     spec: ClientSpec,
@@ -294,19 +314,7 @@ mod tests {
     use super::*;
 
     fn spec(method: ClientAuthMethod) -> ClientSpec {
-        ClientSpec {
-            name: "c".into(),
-            auth_method: method,
-            certificates: vec![],
-            subject: None,
-            grant_types: vec![GrantType::ClientCredentials],
-            redirect_uris: vec![],
-            scopes: vec![],
-            bound_tokens: false,
-            access_token_lifetime: None,
-            access_token_format: None,
-            can_introspect: false,
-        }
+        ClientSpec::new("c", method)
     }
 
     #[test]

@@ -26,6 +26,7 @@ mod proxy;
 mod subject_match;
 mod thumbprint;
 mod trust;
+pub mod vectors;
 
 #[cfg(test)]
 mod test_pki;

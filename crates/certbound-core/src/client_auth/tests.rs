@@ -5,7 +5,6 @@
 
 use super::*;
 use crate::ErrorCode;
-use crate::model::GrantType;
 use crate::registration::{ClientSpec, build_client};
 use crate::request::BasicCredentials;
 use crate::testing::{self, MemoryStore};
@@ -15,19 +14,7 @@ const NOW: i64 = 1_800_000_000;
 const DAY: i64 = 86_400;
 
 fn spec(method: ClientAuthMethod) -> ClientSpec {
-    ClientSpec {
-        name: "c".into(),
-        auth_method: method,
-        certificates: vec![],
-        subject: None,
-        grant_types: vec![GrantType::ClientCredentials],
-        redirect_uris: vec![],
-        scopes: vec![],
-        bound_tokens: false,
-        access_token_lifetime: None,
-        access_token_format: None,
-        can_introspect: false,
-    }
+    ClientSpec::new("c", method)
 }
 
 async fn register(store: &MemoryStore, spec: ClientSpec) -> (Client, Option<Secret>) {
