@@ -149,7 +149,7 @@ pub async fn introspect(
                     username: Some(r.subject),
                     client_id: r.client_id,
                     scope: r.scope,
-                    token_type: None,
+                    token_type: Some("refresh_token"),
                     exp: r.expires_at,
                     iat: r.issued_at,
                     cnf: r.cnf,

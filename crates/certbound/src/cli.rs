@@ -43,6 +43,24 @@ pub enum Command {
     /// Revoke tokens (incident response).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Run the demo web client (like WSO2's Playground2) and a protected API against a
+    /// running certbound.
+    Playground(PlaygroundArgs),
+}
+
+/// `playground` arguments.
+#[derive(Debug, Args)]
+pub struct PlaygroundArgs {
+    /// Plain-HTTP listen address of the playground web app.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// HTTPS listen address of the demo protected API.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
+    pub api_listen: std::net::SocketAddr,
+    /// The certbound issuer (default: the configured issuer, else
+    /// https://localhost:9443/oauth2/token).
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
 }
 
 /// Token commands.

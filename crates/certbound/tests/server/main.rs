@@ -16,5 +16,6 @@ mod introspection;
 mod jwt_and_aliases;
 mod malformed;
 mod operations;
+mod playground;
 mod proxy;
 mod refresh;
