@@ -62,6 +62,7 @@ mod jwks;
 mod jwt;
 mod layer;
 mod principal;
+pub mod tls;
 mod verifier;
 
 use std::net::SocketAddr;

@@ -19,3 +19,4 @@ mod operations;
 mod playground;
 mod proxy;
 mod refresh;
+mod resource;
