@@ -171,3 +171,40 @@ fn the_alias_listener_requires_a_certificate_and_serves_the_flows() {
     assert_eq!(r.status, 200);
     assert_eq!(server.introspect(&token)["active"], false);
 }
+
+#[test]
+fn the_code_flow_and_userinfo_work_through_the_aliases_while_browsers_use_the_main_port() {
+    let (server, id, client_id) = crate::authorization_code::setup_with(ALIASES);
+    let alias = format!("https://localhost:{}", server.alias_port.unwrap());
+    // The browser part happens on the main port, which no longer asks for a certificate.
+    let b = crate::browser::Browser::new(&server, "b");
+    let code = crate::authorization_code::obtain_code(&server, &b, &client_id);
+    let body = format!(
+        "grant_type=authorization_code&client_id={client_id}&code={code}&redirect_uri=http%3A%2F%2Flocalhost%3A8080%2Fplayground2%2Foauth2client&code_verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+    );
+    let r = server
+        .request_to(format!("{alias}/oauth2/token"))
+        .cert(&id)
+        .form(&body)
+        .send();
+    assert_eq!(r.status, 200, "{}", r.body);
+    let t = r.json();
+    let access = t["access_token"].as_str().unwrap();
+    let ui = server
+        .request_to(format!("{alias}/oauth2/userinfo"))
+        .cert(&id)
+        .header(&format!("authorization: Bearer {access}"))
+        .send();
+    assert_eq!(ui.status, 200, "{}", ui.body);
+    assert_eq!(ui.json()["email"], "alice@example.com");
+    let refresh = format!(
+        "grant_type=refresh_token&refresh_token={}&client_id={client_id}",
+        t["refresh_token"].as_str().unwrap()
+    );
+    let r = server
+        .request_to(format!("{alias}/oauth2/token"))
+        .cert(&id)
+        .form(&refresh)
+        .send();
+    assert_eq!(r.status, 200, "{}", r.body);
+}
