@@ -97,6 +97,22 @@ impl ProxyPolicy {
         self.trusted.iter().any(|c| c.contains(peer))
     }
 
+    /// [`ProxyPolicy::select`] with the header values looked up by name (`lookup` returns
+    /// every value of a header, in order), so callers need not know which headers apply.
+    pub fn select_with<'a>(
+        &self,
+        peer: IpAddr,
+        lookup: impl Fn(&str) -> Vec<&'a [u8]>,
+    ) -> Result<Presented, ForwardedError> {
+        let cert_values = lookup(&self.header);
+        let chain_values = self
+            .chain_header
+            .as_deref()
+            .map(&lookup)
+            .unwrap_or_default();
+        self.select(peer, &cert_values, &chain_values)
+    }
+
     /// Decides where the presented certificate comes from. `header_values` / `chain_values`
     /// are every value of the configured headers on the request, in order.
     pub fn select(

@@ -131,22 +131,8 @@ fn presented_certificate<B>(
     let Some(policy) = &verifier.config().proxy else {
         return Ok(connection);
     };
-    let values = |name: &str| {
-        request
-            .headers()
-            .get_all(name)
-            .iter()
-            .map(|v| v.as_bytes())
-            .collect::<Vec<_>>()
-    };
-    let cert_values = values(&policy.header);
-    let chain_values = policy
-        .chain_header
-        .as_deref()
-        .map(values)
-        .unwrap_or_default();
     let Some(PeerAddr(peer)) = request.extensions().get::<PeerAddr>().copied() else {
-        if !cert_values.is_empty() {
+        if request.headers().contains_key(policy.header.as_str()) {
             tracing::warn!(
                 header = %policy.header,
                 "ignoring a client certificate header: the request has no PeerAddr"
@@ -154,8 +140,16 @@ fn presented_certificate<B>(
         }
         return Ok(connection);
     };
+    let lookup = |name: &str| {
+        request
+            .headers()
+            .get_all(name)
+            .iter()
+            .map(|v| v.as_bytes())
+            .collect()
+    };
     let presented = policy
-        .select(peer.ip(), &cert_values, &chain_values)
+        .select_with(peer.ip(), lookup)
         .map_err(|e| {
             tracing::warn!(peer = %peer, error = %e, "unusable certificate header from a trusted proxy");
             BearerError::InvalidRequest("the forwarded client certificate is unusable")

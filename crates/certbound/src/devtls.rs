@@ -43,6 +43,21 @@ impl DevTls {
     }
 }
 
+/// The server certificate and key files of a configuration: the configured ones, or the
+/// development ones (generated on first use). True when they were just generated.
+pub fn server_files(config: &crate::config::Config) -> Result<(PathBuf, PathBuf, bool)> {
+    match &config.tls {
+        crate::config::TlsSource::Files {
+            cert_file,
+            key_file,
+        } => Ok((cert_file.clone(), key_file.clone(), false)),
+        crate::config::TlsSource::Development => {
+            let (dev, generated) = DevTls::ensure(&config.data_dir)?;
+            Ok((dev.server_cert, dev.server_key, generated))
+        }
+    }
+}
+
 fn generate(paths: &DevTls) -> Result<()> {
     let ca_key = KeyPair::generate().context("cannot generate the development CA key")?;
     let mut ca = CertificateParams::new(Vec::<String>::new())?;

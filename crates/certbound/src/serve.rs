@@ -29,24 +29,18 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
 pub async fn run(config: Config) -> Result<()> {
     let store = open_store(&config).await?;
     seed_admin(&config, store.as_ref()).await?;
-    let (cert_file, key_file) = match &config.tls {
-        TlsSource::Files {
-            cert_file,
-            key_file,
-        } => (cert_file.clone(), key_file.clone()),
-        TlsSource::Development => {
-            let (dev, generated) = DevTls::ensure(&config.data_dir)?;
-            if generated {
-                tracing::info!(path = %dev.ca_cert.display(), "generated a development TLS CA and server certificate");
-            }
-            println!(
-                "development TLS CA: {} (use curl --cacert {})",
-                dev.ca_cert.display(),
-                dev.ca_cert.display()
-            );
-            (dev.server_cert, dev.server_key)
+    let (cert_file, key_file, generated) = crate::devtls::server_files(&config)?;
+    if matches!(config.tls, TlsSource::Development) {
+        let ca = DevTls::paths(&config.data_dir).ca_cert;
+        if generated {
+            tracing::info!(path = %ca.display(), "generated a development TLS CA and server certificate");
         }
-    };
+        println!(
+            "development TLS CA: {} (use curl --cacert {})",
+            ca.display(),
+            ca.display()
+        );
+    }
     let main_certs = if config.request_client_certificate {
         ClientCerts::Request
     } else {

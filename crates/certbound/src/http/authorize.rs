@@ -1,7 +1,7 @@
 //! `GET /oauth2/authorize` and the sign-in and consent forms (RFC 6749 §4.1.1, OIDC Core
 //! §3.1.2). Forms carry the original request and a CSRF token; POSTs answer 303.
 
-use super::extract::{ConnectionInfo, client_addr, read_form_pairs};
+use super::extract::{ConnectionInfo, FormPairs, client_addr, read_form_pairs};
 use super::{AppState, cookies};
 use crate::pages::{self, ClaimRow, ConsentPage, LoginPage};
 use axum::Extension;
@@ -73,20 +73,10 @@ pub async fn login(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let form = match read_form_pairs(&headers, body, state.max_body_bytes, &[]).await {
+    let (form, request) = match read_page_form(&state, &headers, body, &[]).await {
         Ok(f) => f,
         Err(r) => return r,
     };
-    if !csrf_ok(&headers, form.get("csrf")) {
-        return expired_form();
-    }
-    let request =
-        match AuthorizationRequest::parse(&state.server, form.get("request").unwrap_or_default())
-            .await
-        {
-            Ok(r) => r,
-            Err(e) => return authorize_error(e, StatusCode::SEE_OTHER),
-        };
     let username = form.get("username").unwrap_or_default();
     let password = Secret::new(form.get("password").unwrap_or_default());
     let now = state.server.clock.now();
@@ -135,20 +125,10 @@ pub async fn login(
 
 /// `POST /oauth2/authorize/consent`.
 pub async fn consent(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    let form = match read_form_pairs(&headers, body, state.max_body_bytes, &["claim"]).await {
+    let (form, request) = match read_page_form(&state, &headers, body, &["claim"]).await {
         Ok(f) => f,
         Err(r) => return r,
     };
-    if !csrf_ok(&headers, form.get("csrf")) {
-        return expired_form();
-    }
-    let request =
-        match AuthorizationRequest::parse(&state.server, form.get("request").unwrap_or_default())
-            .await
-        {
-            Ok(r) => r,
-            Err(e) => return authorize_error(e, StatusCode::SEE_OTHER),
-        };
     let now = state.server.clock.now();
     let session = match current_session(&state, &headers, now).await {
         Ok(Some(s)) => s,
@@ -180,6 +160,25 @@ pub async fn consent(State(state): State<AppState>, headers: HeaderMap, body: Bo
     {
         Ok(location) => redirect(StatusCode::SEE_OTHER, &location),
         Err(e) => server_error(e),
+    }
+}
+
+/// Reads a sign-in or consent form: checks its CSRF token and re-validates the authorization
+/// request it carries. Errors are the page or redirect to answer with.
+async fn read_page_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    repeatable: &[&str],
+) -> Result<(FormPairs, AuthorizationRequest), Response> {
+    let form = read_form_pairs(headers, body, state.max_body_bytes, repeatable).await?;
+    if !csrf_ok(headers, form.get("csrf")) {
+        return Err(expired_form());
+    }
+    match AuthorizationRequest::parse(&state.server, form.get("request").unwrap_or_default()).await
+    {
+        Ok(request) => Ok((form, request)),
+        Err(e) => Err(authorize_error(e, StatusCode::SEE_OTHER)),
     }
 }
 

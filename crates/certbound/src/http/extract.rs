@@ -135,21 +135,9 @@ pub(super) fn presented_certificate(
     let Some(policy) = proxy else {
         return Ok(conn.certificate.clone());
     };
-    let values = |name: &str| {
-        headers
-            .get_all(name)
-            .iter()
-            .map(|v| v.as_bytes())
-            .collect::<Vec<_>>()
-    };
-    let cert_values = values(&policy.header);
-    let chain_values = policy
-        .chain_header
-        .as_deref()
-        .map(values)
-        .unwrap_or_default();
+    let lookup = |name: &str| headers.get_all(name).iter().map(|v| v.as_bytes()).collect();
     match policy
-        .select(conn.peer_addr.ip(), &cert_values, &chain_values)
+        .select_with(conn.peer_addr.ip(), lookup)
         .map_err(OAuthError::from)?
     {
         Presented::Tls => Ok(conn.certificate.clone()),

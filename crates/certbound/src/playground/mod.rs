@@ -21,7 +21,7 @@ mod setup;
 mod view;
 
 use crate::cli::PlaygroundArgs;
-use crate::config::{Config, TlsSource};
+use crate::config::Config;
 use crate::devtls::DevTls;
 use crate::listener;
 use crate::tls::{self, ClientCerts};
@@ -117,16 +117,7 @@ pub async fn run(config: Config, args: PlaygroundArgs) -> Result<()> {
     let origin = origin_of(&issuer).with_context(|| {
         format!("--issuer {issuer:?} is not an https:// URL such as {DEFAULT_ISSUER}")
     })?;
-    let (cert_file, key_file) = match &config.tls {
-        TlsSource::Files {
-            cert_file,
-            key_file,
-        } => (cert_file.clone(), key_file.clone()),
-        TlsSource::Development => {
-            let (dev, _) = DevTls::ensure(&config.data_dir)?;
-            (dev.server_cert, dev.server_key)
-        }
-    };
+    let (cert_file, key_file, _) = crate::devtls::server_files(&config)?;
     let ca_path = DevTls::paths(&config.data_dir).ca_cert;
     let ca_pem = std::fs::read_to_string(&ca_path).with_context(|| {
         format!(
