@@ -49,6 +49,9 @@ pub struct IntrospectionResponse {
     /// The issuer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
+    /// The audience of an access token (RFC 7662 §2.2; as in JWT access tokens).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
     /// RFC 8705 §3.2: the certificate thumbprint the token is bound to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cnf: Option<IntrospectionCnf>,
@@ -118,6 +121,7 @@ pub async fn authenticate_caller(
 /// tokens) already rotated is inactive. `token_type_hint` only orders the look-ups.
 pub async fn introspect(
     server: &AuthServer,
+    caller: &Caller,
     request: &IntrospectionRequest,
     now: i64,
 ) -> Result<IntrospectionResponse, OAuthError> {
@@ -143,7 +147,13 @@ pub async fn introspect(
                 (active, described)
             }),
             TokenTypeHint::RefreshToken => server.store.find_refresh_token(&hash).await?.map(|r| {
-                let active = r.is_active(now);
+                // A refresh token is described only to the client it belongs to, or an admin:
+                // resource servers have no business with them.
+                let entitled = match caller {
+                    Caller::Admin(_) => true,
+                    Caller::Client(id) => *id == r.client_id,
+                };
+                let active = entitled && r.is_active(now);
                 let described = Described {
                     sub: r.subject.clone(),
                     username: Some(r.subject),
@@ -159,7 +169,7 @@ pub async fn introspect(
         };
         if let Some((active, d)) = found {
             return Ok(if active {
-                d.into_response(server)
+                d.into_response(server, kind == TokenTypeHint::AccessToken)
             } else {
                 IntrospectionResponse::default()
             });
@@ -181,7 +191,7 @@ struct Described {
 }
 
 impl Described {
-    fn into_response(self, server: &AuthServer) -> IntrospectionResponse {
+    fn into_response(self, server: &AuthServer, access: bool) -> IntrospectionResponse {
         IntrospectionResponse {
             active: true,
             scope: Some(self.scope),
@@ -193,6 +203,7 @@ impl Described {
             iat: Some(self.iat),
             nbf: Some(self.iat),
             iss: Some(server.settings.issuer.clone()),
+            aud: access.then(|| server.settings.access_token_audience.clone()),
             cnf: self.cnf.as_ref().map(|t| IntrospectionCnf {
                 cnf: Cnf::from_thumbprint(t),
                 legacy_x5t_sha256: server.settings.legacy_x5t_sha256.then(|| t.to_base64url()),

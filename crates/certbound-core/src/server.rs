@@ -43,7 +43,8 @@ pub struct OAuthSettings {
     /// Rotate refresh tokens on every use (RFC 9700 §4.14.2).
     pub refresh_token_rotation: bool,
     /// A rotated refresh token presented again within this many seconds is only refused (a
-    /// client's concurrent retry); later, the reuse revokes the whole grant. 0: always revoke.
+    /// client's concurrent retry); later, the reuse revokes the whole grant. 0 (the default):
+    /// every reuse revokes.
     pub refresh_token_reuse_grace: u64,
     /// Browser session lifetime, seconds.
     pub session_lifetime: u64,
@@ -68,7 +69,7 @@ impl OAuthSettings {
             refresh_token_lifetime: 14 * 86_400,
             refresh_token_idle_lifetime: 2 * 86_400,
             refresh_token_rotation: true,
-            refresh_token_reuse_grace: 5,
+            refresh_token_reuse_grace: 0,
             session_lifetime: 8 * 3600,
             require_pkce: false,
         }
@@ -155,7 +156,7 @@ impl AuthServer {
     ) -> Result<(Caller, IntrospectionResponse), OAuthError> {
         let now = self.clock.now();
         let caller = introspect::authenticate_caller(self, &request, peer, now).await?;
-        let response = introspect::introspect(self, &request, now).await?;
+        let response = introspect::introspect(self, &caller, &request, now).await?;
         Ok((caller, response))
     }
 }

@@ -69,6 +69,7 @@ impl Introspector {
         &self,
         http: &reqwest::Client,
         issuer: &str,
+        audience: &str,
         leeway: i64,
         token: &str,
     ) -> Result<Principal, BearerError> {
@@ -81,7 +82,7 @@ impl Introspector {
             BearerError::Unavailable
         })?;
         let now = unix_now();
-        check_response(&response, issuer, leeway, now)?;
+        check_response(&response, issuer, audience, leeway, now)?;
         let principal = Principal::from_claims(response)?;
         self.remember(key, &principal, now);
         Ok(principal)
@@ -134,15 +135,27 @@ impl Introspector {
     }
 }
 
-/// RFC 7662 §2.2: `active` must be `true`; `iss`, when present, must be the issuer; the time
-/// window is checked as for JWTs (`exp` optional here); a `token_type` other than Bearer (e.g.
-/// a refresh token) is refused.
+/// RFC 7662 §2.2: `active` must be `true`; `iss`, when present, must be the issuer; `aud`,
+/// when present, must name this API; the time window is checked as for JWTs (`exp` optional
+/// here); a `token_type` other than Bearer (e.g. a refresh token) is refused.
 fn check_response(
     response: &Value,
     issuer: &str,
+    audience: &str,
     leeway: i64,
     now: i64,
 ) -> Result<(), BearerError> {
+    let aud_ok = match response.get("aud") {
+        None => true,
+        Some(Value::String(a)) => a == audience,
+        Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(audience)),
+        Some(_) => false,
+    };
+    if !aud_ok {
+        return Err(BearerError::InvalidToken(
+            "the access token is meant for another audience",
+        ));
+    }
     if response.get("active") != Some(&Value::Bool(true)) {
         return Err(BearerError::InvalidToken("the access token is not active"));
     }
@@ -236,7 +249,7 @@ mod tests {
 
     #[test]
     fn inactive_foreign_or_refresh_responses_are_invalid() {
-        let ok = |r: Value| check_response(&r, "https://as", 60, 1_000).is_ok();
+        let ok = |r: Value| check_response(&r, "https://as", "https://api", 60, 1_000).is_ok();
         assert!(ok(
             json!({"active": true, "token_type": "Bearer", "iss": "https://as"})
         ));
@@ -246,5 +259,8 @@ mod tests {
         assert!(!ok(json!({"active": true, "iss": "https://evil"})));
         assert!(!ok(json!({"active": true, "token_type": "refresh_token"})));
         assert!(!ok(json!({"active": true, "exp": 100})));
+        assert!(ok(json!({"active": true, "aud": "https://api"})));
+        assert!(ok(json!({"active": true, "aud": ["x", "https://api"]})));
+        assert!(!ok(json!({"active": true, "aud": "https://other-api"})));
     }
 }

@@ -1,4 +1,5 @@
-//! The issuer's JWKS (RFC 7517 §5), fetched over HTTPS and cached by `kid`. An unknown `kid`
+//! The issuer's JWKS (RFC 7517 §5), fetched over HTTPS and cached by `kid`. An unknown `kid`,
+//! or a cache older than [`MAX_AGE`] (so a key the issuer withdrew stops being trusted),
 //! triggers a refetch at most once per refetch interval, single-flight: concurrent requests
 //! wait for the one fetch in progress and never start their own. This module does not verify
 //! signatures or judge claims (see `jwt.rs`).
@@ -13,11 +14,16 @@ use serde_json::Value;
 use crate::BearerError;
 use crate::http_client::{self, FetchError};
 
+/// How long a fetched key set is trusted before it is fetched again.
+pub(crate) const MAX_AGE: Duration = Duration::from_secs(600);
+
 /// The cached key set and its fetch state.
 pub(crate) struct JwksCache {
     uri: reqwest::Url,
     refetch_interval: Duration,
     keys: RwLock<HashMap<String, Value>>,
+    /// When `keys` was last fetched successfully.
+    loaded_at: RwLock<Option<Instant>>,
     /// Held while fetching; waiters queue here instead of fetching themselves.
     fetch: tokio::sync::Mutex<FetchState>,
     /// Fetch attempts started (the generation of `keys`).
@@ -37,6 +43,7 @@ impl JwksCache {
             uri,
             refetch_interval,
             keys: RwLock::new(HashMap::new()),
+            loaded_at: RwLock::new(None),
             fetch: tokio::sync::Mutex::new(FetchState::default()),
             attempts: AtomicU64::new(0),
         }
@@ -45,6 +52,13 @@ impl JwksCache {
     /// How many fetches were started.
     pub(crate) fn fetches(&self) -> u64 {
         self.attempts.load(Ordering::SeqCst)
+    }
+
+    fn stale(&self) -> bool {
+        self.loaded_at
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_none_or(|t| t.elapsed() >= MAX_AGE)
     }
 
     fn lookup(&self, kid: &str) -> Option<Value> {
@@ -63,7 +77,9 @@ impl JwksCache {
         kid: &str,
     ) -> Result<Value, BearerError> {
         let seen = self.attempts.load(Ordering::SeqCst);
-        if let Some(key) = self.lookup(kid) {
+        if let Some(key) = self.lookup(kid)
+            && !self.stale()
+        {
             return Ok(key);
         }
         let mut state = self.fetch.lock().await;
@@ -85,8 +101,13 @@ impl JwksCache {
                 tracing::info!(keys = keys.len(), "fetched the issuer's JWKS");
                 state.last_ok = true;
                 *self.keys.write().unwrap_or_else(PoisonError::into_inner) = keys;
+                *self
+                    .loaded_at
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
             }
             Err(e) => {
+                // Keys already known stay usable while the issuer is unreachable.
                 tracing::warn!(error = %e, uri = %self.uri, "could not fetch the issuer's JWKS");
                 state.last_ok = false;
             }

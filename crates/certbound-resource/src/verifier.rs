@@ -123,7 +123,13 @@ impl Verifier {
             }
             Mode::Introspection(introspector) => {
                 introspector
-                    .verify(&self.inner.http, &config.issuer, leeway, token)
+                    .verify(
+                        &self.inner.http,
+                        &config.issuer,
+                        &config.audience,
+                        leeway,
+                        token,
+                    )
                     .await?
             }
         };

@@ -355,7 +355,7 @@ impl Config {
             refresh_token_lifetime,
             refresh_token_idle_lifetime,
             refresh_token_rotation: raw.oauth.refresh_token_rotation.unwrap_or(true),
-            refresh_token_reuse_grace: raw.oauth.refresh_token_reuse_grace.unwrap_or(5),
+            refresh_token_reuse_grace: raw.oauth.refresh_token_reuse_grace.unwrap_or(0),
             session_lifetime,
             require_pkce: raw.oauth.require_pkce.unwrap_or(false),
             signing_alg,

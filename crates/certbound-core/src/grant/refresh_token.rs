@@ -43,14 +43,7 @@ pub(super) async fn handle(
         .code
         .ok_or_else(|| invalid("the refresh token is invalid"))?;
     if let Some(used_at) = record.used_at {
-        // A reuse within the grace period is taken for the client's own concurrent retry and
-        // only refused; a later one means the token leaked: the whole grant is revoked.
-        let grace = i64::try_from(server.settings.refresh_token_reuse_grace).unwrap_or(i64::MAX);
-        if now.saturating_sub(used_at) >= grace {
-            server.store.revoke_code_family(&family).await?;
-            tracing::warn!(client_id = %record.client_id, user = %record.subject, "rotated refresh token reused: the grant is revoked");
-        }
-        return Err(invalid("the refresh token has already been used"));
+        return Err(reused(server, &record, &family, used_at, now).await?);
     }
     if !record.is_active(now) {
         return Err(invalid("the refresh token is expired or revoked"));
@@ -65,6 +58,7 @@ pub(super) async fn handle(
     }
     // §6: the scope may narrow, never widen.
     let granted = Scope::parse(&record.scope)?;
+    let granted_openid = granted.contains("openid");
     let scope = match request.scope {
         Some(s) if !s.is_empty() && !s.is_subset_of(&granted) => {
             return Err(OAuthError::invalid_scope(
@@ -74,11 +68,23 @@ pub(super) async fn handle(
         Some(s) if !s.is_empty() => s,
         _ => granted,
     };
+    // A narrower scope also narrows what userinfo will release (OIDC Core §5.4).
+    let claims: Vec<String> = record
+        .claims
+        .iter()
+        .filter(|c| {
+            scope
+                .iter()
+                .any(|s| crate::scope::claims_for_scope(s).contains(&c.as_str()))
+        })
+        .cloned()
+        .collect();
     let cnf = tokens::binding(client, now)?;
     let rotate = server.settings.refresh_token_rotation;
     if rotate && !server.store.use_refresh_token(&hash, now).await? {
-        // Lost a race with a concurrent use of the same token: exactly one wins.
-        return Err(invalid("the refresh token has already been used"));
+        // Lost a race with a concurrent use of the same token: exactly one wins, and the
+        // other is a reuse like any other.
+        return Err(reused(server, &record, &family, now, now).await?);
     }
     let lifetime = client
         .client
@@ -90,7 +96,7 @@ pub(super) async fn handle(
         scope: &scope,
         lifetime,
         cnf,
-        claims: &record.claims,
+        claims: &claims,
         code: Some(family),
         format: server.settings.token_format(&client.client),
     };
@@ -109,7 +115,8 @@ pub(super) async fn handle(
         };
         response.refresh_token = Some(refresh::issue(server, now, new).await?);
     }
-    if scope.contains("openid") {
+    // The issue's rule: when the original grant had openid, a new id_token comes back.
+    if granted_openid {
         // As in the reference: amr ["refresh_token"], and no nonce (OIDC Core §12.2).
         let amr = vec!["refresh_token".to_owned()];
         let claims = IdTokenClaims {
@@ -125,4 +132,24 @@ pub(super) async fn handle(
         response.id_token = Some(id_token::issue(server, claims, now).await?);
     }
     super::unless_family_revoked(server, &family, response).await
+}
+
+/// RFC 9700 §4.14.2: a rotated refresh token presented again means it leaked (or the client
+/// is replaying it): the whole grant is revoked, unless `refresh_token_reuse_grace` (0 by
+/// default) is set and the reuse comes within it, which is then only refused.
+async fn reused(
+    server: &AuthServer,
+    record: &crate::model::RefreshTokenRecord,
+    family: &crate::secret::TokenHash,
+    used_at: i64,
+    now: i64,
+) -> Result<OAuthError, OAuthError> {
+    let grace = i64::try_from(server.settings.refresh_token_reuse_grace).unwrap_or(i64::MAX);
+    if grace == 0 || now.saturating_sub(used_at) >= grace {
+        server.store.revoke_code_family(family).await?;
+        tracing::warn!(client_id = %record.client_id, user = %record.subject, "refresh token reused: the grant is revoked");
+    }
+    Ok(OAuthError::invalid_grant(
+        "the refresh token has already been used",
+    ))
 }

@@ -249,8 +249,11 @@ impl GrantStore for SqliteStore {
 
     async fn revoke_tokens_of_client(&self, client_id: &str) -> Result<u64, StoreError> {
         self.revoke_where(
-            "UPDATE access_tokens SET revoked = 1 WHERE client_id = ? AND revoked = 0",
-            "UPDATE refresh_tokens SET revoked = 1 WHERE client_id = ? AND revoked = 0",
+            [
+                "UPDATE authorization_codes SET family_revoked = 1 WHERE client_id = ?",
+                "UPDATE access_tokens SET revoked = 1 WHERE client_id = ? AND revoked = 0",
+                "UPDATE refresh_tokens SET revoked = 1 WHERE client_id = ? AND revoked = 0",
+            ],
             client_id,
         )
         .await
@@ -258,8 +261,11 @@ impl GrantStore for SqliteStore {
 
     async fn revoke_tokens_of_user(&self, username: &str) -> Result<u64, StoreError> {
         self.revoke_where(
-            "UPDATE access_tokens SET revoked = 1 WHERE subject = ? AND revoked = 0",
-            "UPDATE refresh_tokens SET revoked = 1 WHERE subject = ? AND revoked = 0",
+            [
+                "UPDATE authorization_codes SET family_revoked = 1 WHERE username = ?",
+                "UPDATE access_tokens SET revoked = 1 WHERE subject = ? AND revoked = 0",
+                "UPDATE refresh_tokens SET revoked = 1 WHERE subject = ? AND revoked = 0",
+            ],
             username,
         )
         .await
@@ -267,14 +273,20 @@ impl GrantStore for SqliteStore {
 }
 
 impl SqliteStore {
-    /// Runs the two revocation statements in one transaction; returns the rows changed.
+    /// Marks the grants revoked (so tokens a concurrent request is still issuing die too) and
+    /// revokes the tokens, in one transaction; returns how many live tokens were revoked.
     async fn revoke_where(
         &self,
-        access: &'static str,
-        refresh: &'static str,
+        statements: [&'static str; 3],
         key: &str,
     ) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await.map_err(err)?;
+        let [grants, access, refresh] = statements;
+        sqlx::query(grants)
+            .bind(key)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
         let mut n = 0;
         for sql in [access, refresh] {
             n += sqlx::query(sql)

@@ -34,10 +34,27 @@ pub async fn home() -> Response {
     Redirect::to("/playground2/").into_response()
 }
 
+/// Notes where the mutual-TLS endpoint aliases are, if discovery lists them.
+fn remember_aliases(pg: &Playground, discovery: &outbound::Exchange) {
+    let alias = discovery
+        .json
+        .as_ref()
+        .and_then(|v| {
+            v["mtls_endpoint_aliases"]["token_endpoint"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .and_then(|token| token.strip_suffix("/oauth2/token").map(str::to_owned));
+    *pg.mtls_origin
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = alias;
+}
+
 /// `GET /playground2/`: configuration, server check, and the actions.
 pub async fn index(State(pg): Pg) -> Response {
     let url = format!("{}/.well-known/openid-configuration", pg.issuer);
     let discovery = outbound::get(&pg.right, "Discovery", url, None).await;
+    remember_aliases(&pg, &discovery);
     let mut problems = Vec::new();
     let (server_ok, server_text) = match (discovery.status, discovery.json_str("issuer")) {
         (Some(200), Some(iss)) if iss == pg.issuer => (
@@ -79,7 +96,7 @@ pub async fn client_credentials(State(pg): Pg) -> Response {
     let exchange = outbound::post_form(
         &pg.right,
         "Token request (client_credentials)",
-        pg.endpoint("/oauth2/token"),
+        pg.mtls_endpoint("/oauth2/token"),
         &[
             ("grant_type", "client_credentials"),
             ("client_id", &pg.client_id),
@@ -194,7 +211,7 @@ pub async fn callback(State(pg): Pg, Query(q): Query<Callback>) -> Response {
     let exchange = outbound::post_form(
         &pg.right,
         "Token request (authorization_code)",
-        pg.endpoint("/oauth2/token"),
+        pg.mtls_endpoint("/oauth2/token"),
         &[
             ("grant_type", "authorization_code"),
             ("code", &code),
@@ -228,7 +245,7 @@ pub async fn refresh(State(pg): Pg) -> Response {
     let exchange = outbound::post_form(
         &pg.right,
         "Token request (refresh_token)",
-        pg.endpoint("/oauth2/token"),
+        pg.mtls_endpoint("/oauth2/token"),
         &[
             ("grant_type", "refresh_token"),
             ("refresh_token", &token),
@@ -259,7 +276,7 @@ pub async fn introspect(State(pg): Pg) -> Response {
     let exchange = outbound::post_form(
         &pg.right,
         "Introspection request",
-        pg.endpoint("/oauth2/introspect"),
+        pg.mtls_endpoint("/oauth2/introspect"),
         &[
             ("token", &token),
             ("token_type_hint", "access_token"),

@@ -64,6 +64,9 @@ pub struct Playground {
     pub data_dir: std::path::PathBuf,
     /// The single user's tokens and pending authorization requests.
     pub session: Mutex<Session>,
+    /// The origin of certbound's RFC 8705 §5 mutual-TLS endpoint aliases, when its discovery
+    /// document lists them (learned from discovery on the overview page).
+    pub mtls_origin: Mutex<Option<String>>,
 }
 
 /// A pending authorization request, keyed by `state`.
@@ -103,6 +106,17 @@ impl Playground {
     /// An endpoint URL under the issuer's origin.
     pub fn endpoint(&self, path: &str) -> String {
         format!("{}{path}", self.origin)
+    }
+
+    /// An endpoint the playground calls with its client certificate: on the mutual-TLS alias
+    /// listener when certbound publishes one (RFC 8705 §5), else on the main origin.
+    pub fn mtls_endpoint(&self, path: &str) -> String {
+        let alias = self
+            .mtls_origin
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        format!("{}{path}", alias.as_deref().unwrap_or(&self.origin))
     }
 }
 
@@ -165,6 +179,7 @@ pub async fn run(config: Config, args: PlaygroundArgs) -> Result<()> {
         ca_path,
         data_dir: config.data_dir.clone(),
         session: Mutex::new(Session::default()),
+        mtls_origin: Mutex::new(None),
     });
 
     let api_tls = TlsAcceptor::from(tls::server_config(

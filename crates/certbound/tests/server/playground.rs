@@ -77,17 +77,18 @@ impl Playground {
 
     /// POSTs a form to the playground with curl; returns (HTTP status, body).
     fn post(&self, path: &str, form: &str) -> (u16, String) {
+        self.curl(&["-X", "POST", "--data-raw", form], path)
+    }
+
+    /// GETs a playground page; returns (HTTP status, body).
+    fn get(&self, path: &str) -> (u16, String) {
+        self.curl(&[], path)
+    }
+
+    fn curl(&self, args: &[&str], path: &str) -> (u16, String) {
         let out = Command::new("curl")
-            .args([
-                "-sS",
-                "--max-time",
-                "60",
-                "-w",
-                "\n%{http_code}",
-                "-X",
-                "POST",
-            ])
-            .args(["--data-raw", form])
+            .args(["-sS", "--max-time", "60", "-w", "\n%{http_code}"])
+            .args(args)
             .arg(self.url(path))
             .output()
             .unwrap();
@@ -241,4 +242,25 @@ fn chromium_clicks_through_every_playground_flow() {
         let bytes = std::fs::read(&png).unwrap_or_else(|e| panic!("{}: {e}", png.display()));
         assert!(bytes.starts_with(b"\x89PNG"), "{} is a PNG", png.display());
     }
+}
+
+#[test]
+fn playground_uses_the_mutual_tls_aliases_when_certbound_publishes_them() {
+    let server = Server::start_with(
+        "[server]\nrequest_client_certificate = false\n\n[server.mtls]\nlisten = \"127.0.0.1:0\"\n",
+    );
+    let pg = Playground::start(&server);
+    // The overview reads discovery and learns the alias origin.
+    let (status, _) = pg.get("/playground2/");
+    assert_eq!(status, 200);
+    let (_, page) = pg.post("/playground2/client-credentials", "");
+    assert_eq!(element(&page, "status").as_deref(), Some("200"), "{page}");
+    let alias = format!(
+        "https://localhost:{}/oauth2/token",
+        server.alias_port.unwrap()
+    );
+    assert!(
+        page.contains(&alias),
+        "the token request went to the alias: {page}"
+    );
 }

@@ -226,7 +226,8 @@ fn a_public_clients_refresh_token_is_bound_to_its_certificate() {
 
 #[test]
 fn reusing_a_rotated_refresh_token_revokes_the_whole_grant() {
-    let (server, id, client_id) = setup_with("[oauth]\nrefresh_token_reuse_grace = 0\n");
+    // The default: any reuse revokes (refresh_token_reuse_grace = 0).
+    let (server, id, client_id) = setup();
     let t1 = tokens(&server, &id, &client_id);
     let t2 = refresh(&server, Some(&id), &client_id, s(&t1, "refresh_token"), "").json();
     assert_eq!(server.introspect(s(&t2, "access_token"))["active"], true);
@@ -249,16 +250,41 @@ fn concurrent_uses_of_one_refresh_token_succeed_exactly_once() {
     for _ in 0..3 {
         let t = tokens(&server, &id, &client_id);
         let rt = s(&t, "refresh_token").to_owned();
-        let statuses: Vec<u16> = std::thread::scope(|sc| {
+        let results: Vec<Response> = std::thread::scope(|sc| {
             let hs: Vec<_> = (0..2)
-                .map(|_| sc.spawn(|| refresh(&server, Some(&id), &client_id, &rt, "").status))
+                .map(|_| sc.spawn(|| refresh(&server, Some(&id), &client_id, &rt, "")))
                 .collect();
             hs.into_iter().map(|h| h.join().unwrap()).collect()
         });
-        let mut sorted = statuses.clone();
-        sorted.sort_unstable();
-        assert_eq!(sorted, vec![200, 400], "{statuses:?}");
+        let mut statuses: Vec<u16> = results.iter().map(|r| r.status).collect();
+        statuses.sort_unstable();
+        assert_eq!(statuses, vec![200, 400], "exactly one succeeds");
+        // The other use was a reuse: by default the whole grant goes, the winner's new tokens
+        // included (RFC 9700 §4.14.2), whichever request got there first.
+        let winner = results.iter().find(|r| r.status == 200).unwrap().json();
+        assert_eq!(
+            server.introspect(s(&winner, "access_token"))["active"],
+            false
+        );
+        assert_eq!(
+            introspect_hint(&server, s(&winner, "refresh_token"), "refresh_token")["active"],
+            false
+        );
     }
+}
+
+#[test]
+fn with_a_reuse_grace_a_concurrent_retry_is_only_refused() {
+    let (server, id, client_id) = setup_with("[oauth]\nrefresh_token_reuse_grace = 30\n");
+    let t = tokens(&server, &id, &client_id);
+    let t2 = refresh(&server, Some(&id), &client_id, s(&t, "refresh_token"), "").json();
+    refresh(&server, Some(&id), &client_id, s(&t, "refresh_token"), "")
+        .assert_error(400, "invalid_grant");
+    assert_eq!(
+        server.introspect(s(&t2, "access_token"))["active"],
+        true,
+        "within the grace the grant survives"
+    );
 }
 
 #[test]
@@ -276,6 +302,16 @@ fn scope_may_narrow_but_never_widen() {
     let narrowed = r.json();
     assert_eq!(narrowed["scope"], "openid");
     assert!(narrowed["id_token"].is_string());
+    // Narrowing the scope narrows what userinfo releases too.
+    let ui = server
+        .request_to(server.url("/oauth2/userinfo"))
+        .cert(&id)
+        .header(&format!(
+            "authorization: Bearer {}",
+            s(&narrowed, "access_token")
+        ))
+        .send();
+    assert_eq!(ui.json(), serde_json::json!({"sub": "alice"}));
     // The rotated token keeps the original grant; widening beyond it is refused.
     refresh(
         &server,

@@ -125,6 +125,14 @@ fn an_id_token_is_not_an_access_token() {
     );
     let r = call(&server, &api, t["id_token"].as_str(), Some(&id));
     assert_eq!(r.status, 401, "typ must be at+jwt: {}", r.body);
+    assert!(
+        r.json()["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("typ"),
+        "refused for its typ: {}",
+        r.body
+    );
 }
 
 #[test]
