@@ -54,14 +54,22 @@ impl KeyRing {
 
     /// The key that signs now: the newest key that is not retired and has the configured alg.
     pub async fn current(&self, store: &dyn KeyStore, now: i64) -> Result<SigningKey, OAuthError> {
+        self.newest(store, now).await?.ok_or_else(|| {
+            tracing::error!(alg = %self.alg.as_str(), "no signing key: run `certbound keys rotate`");
+            OAuthError::server_error()
+        })
+    }
+
+    async fn newest(
+        &self,
+        store: &dyn KeyStore,
+        now: i64,
+    ) -> Result<Option<SigningKey>, OAuthError> {
         let keys = self.keys(store, now).await?;
-        keys.into_iter()
+        Ok(keys
+            .into_iter()
             .filter(|k| k.alg() == self.alg && k.retire_at().is_none())
-            .max_by_key(SigningKey::created_at)
-            .ok_or_else(|| {
-                tracing::error!(alg = %self.alg.as_str(), "no signing key: run `certbound keys rotate`");
-                OAuthError::server_error()
-            })
+            .max_by_key(SigningKey::created_at))
     }
 
     /// Keys to publish in the JWKS: every key not yet past its retirement.
@@ -79,7 +87,7 @@ impl KeyRing {
 
     /// Creates a first key when the store has no usable one (first start).
     pub async fn ensure(&self, store: &dyn KeyStore, now: i64) -> Result<bool, OAuthError> {
-        if self.current(store, now).await.is_ok() {
+        if self.newest(store, now).await?.is_some() {
             return Ok(false);
         }
         self.invalidate();
