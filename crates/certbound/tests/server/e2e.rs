@@ -2,10 +2,8 @@
 //! approving (driven by playwright-core), and panva's openid-client as the relying party using
 //! RFC 8705 client authentication. Both run from `tests/node` (`npm ci` by ./scripts/test).
 
-use crate::authorization_code::{
-    REDIRECT, authorize_url, challenge, redeem, setup, verify_id_token,
-};
 use crate::browser::query_param;
+use crate::code_flow::{REDIRECT, authorize_url, challenge, redeem, setup, verify_id_token};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Command;

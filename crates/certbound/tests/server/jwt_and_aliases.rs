@@ -1,6 +1,6 @@
 //! RFC 9068 JWT access tokens, and the RFC 8705 §5 mutual-TLS endpoint alias listener.
 
-use crate::authorization_code::verify_id_token;
+use crate::code_flow::verify_id_token;
 use crate::harness::Server;
 use crate::pki::{self, Validity};
 use base64::Engine;
@@ -174,11 +174,11 @@ fn the_alias_listener_requires_a_certificate_and_serves_the_flows() {
 
 #[test]
 fn the_code_flow_and_userinfo_work_through_the_aliases_while_browsers_use_the_main_port() {
-    let (server, id, client_id) = crate::authorization_code::setup_with(ALIASES);
+    let (server, id, client_id) = crate::code_flow::setup_with(ALIASES);
     let alias = format!("https://localhost:{}", server.alias_port.unwrap());
     // The browser part happens on the main port, which no longer asks for a certificate.
     let b = crate::browser::Browser::new(&server, "b");
-    let code = crate::authorization_code::obtain_code(&server, &b, &client_id);
+    let code = crate::code_flow::obtain_code(&server, &b, &client_id);
     let body = format!(
         "grant_type=authorization_code&client_id={client_id}&code={code}&redirect_uri=http%3A%2F%2Flocalhost%3A8080%2Fplayground2%2Foauth2client&code_verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
     );

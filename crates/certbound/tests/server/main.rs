@@ -11,6 +11,7 @@ mod pki;
 mod authorization_code;
 mod client_auth_mtls;
 mod client_auth_secret;
+mod code_flow;
 mod e2e;
 mod introspection;
 mod jwt_and_aliases;

@@ -3,7 +3,7 @@
 //! then headless Chromium clicking through every flow (tests/node/playground.mjs), with
 //! screenshots kept in target/test-artifacts/playground/.
 
-use crate::authorization_code::create_user;
+use crate::code_flow::create_user;
 use crate::harness::{BIN, Server};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};

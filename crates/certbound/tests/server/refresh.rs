@@ -1,11 +1,11 @@
 //! The refresh token grant (RFC 6749 §6, RFC 8705 §4, RFC 9700 §4.14) and revocation
 //! (RFC 7009), over real mutual TLS.
 
-use crate::authorization_code::{
+use crate::browser::{Browser, location, query_param};
+use crate::code_flow::{
     REDIRECT, authorize_url, challenge, decide, obtain_code, redeem, setup, setup_with, sign_in,
     verify_id_token,
 };
-use crate::browser::{Browser, location, query_param};
 use crate::harness::{Response, Server};
 use crate::pki::{self, Identity, Validity};
 use serde_json::Value;
@@ -138,12 +138,7 @@ fn another_clients_certificate_or_identity_cannot_refresh() {
 #[test]
 fn a_client_that_rotated_its_certificate_keeps_working_and_gets_the_new_thumbprint() {
     let server = Server::start();
-    crate::authorization_code::create_user(
-        &server,
-        "alice",
-        "alice-pw",
-        &["email=alice@example.com"],
-    );
+    crate::code_flow::create_user(&server, "alice", "alice-pw", &["email=alice@example.com"]);
     let old = pki::self_signed(server.path(), "old", "svc", Validity::Current);
     let new = pki::self_signed(server.path(), "new", "svc", Validity::Current);
     let client_id = server.self_signed_client(
@@ -176,12 +171,7 @@ fn a_client_that_rotated_its_certificate_keeps_working_and_gets_the_new_thumbpri
 #[test]
 fn a_public_clients_refresh_token_is_bound_to_its_certificate() {
     let server = Server::start();
-    crate::authorization_code::create_user(
-        &server,
-        "alice",
-        "alice-pw",
-        &["email=alice@example.com"],
-    );
+    crate::code_flow::create_user(&server, "alice", "alice-pw", &["email=alice@example.com"]);
     let c = server.create_client(&[
         "--name",
         "spa",

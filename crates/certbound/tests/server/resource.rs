@@ -106,10 +106,10 @@ fn jwt_mode_accepts_a_bound_token_only_with_its_certificate() {
 
 #[test]
 fn an_id_token_is_not_an_access_token() {
-    let (server, id, client_id) = crate::authorization_code::setup();
+    let (server, id, client_id) = crate::code_flow::setup();
     let b = crate::browser::Browser::new(&server, "b");
-    let code = crate::authorization_code::obtain_code(&server, &b, &client_id);
-    let t = crate::authorization_code::redeem(
+    let code = crate::code_flow::obtain_code(&server, &b, &client_id);
+    let t = crate::code_flow::redeem(
         &server,
         &id,
         &client_id,
@@ -178,10 +178,10 @@ fn introspection_mode_against_a_real_certbound() {
 
 #[test]
 fn introspection_never_takes_a_refresh_token_for_an_access_token() {
-    let (server, id, client_id) = crate::authorization_code::setup();
+    let (server, id, client_id) = crate::code_flow::setup();
     let b = crate::browser::Browser::new(&server, "b");
-    let code = crate::authorization_code::obtain_code(&server, &b, &client_id);
-    let t = crate::authorization_code::redeem(
+    let code = crate::code_flow::obtain_code(&server, &b, &client_id);
+    let t = crate::code_flow::redeem(
         &server,
         &id,
         &client_id,
