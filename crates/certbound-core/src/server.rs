@@ -75,6 +75,13 @@ impl OAuthSettings {
         }
     }
 
+    /// The access token lifetime for a client, in seconds.
+    pub fn access_token_lifetime_for(&self, client: &crate::model::Client) -> u64 {
+        client
+            .access_token_lifetime
+            .unwrap_or(self.access_token_lifetime)
+    }
+
     /// The access token format for a client.
     pub fn token_format(&self, client: &crate::model::Client) -> crate::model::TokenFormat {
         client

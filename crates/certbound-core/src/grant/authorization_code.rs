@@ -79,10 +79,7 @@ pub(super) async fn handle(
     )?;
     let scope = Scope::parse(&code.scope)?;
     let cnf = tokens::binding(client, now)?;
-    let lifetime = client
-        .client
-        .access_token_lifetime
-        .unwrap_or(server.settings.access_token_lifetime);
+    let lifetime = server.settings.access_token_lifetime_for(&client.client);
     let new = NewAccessToken {
         client_id: &client.client.client_id,
         subject: Some(&code.username),

@@ -23,10 +23,7 @@ pub(super) async fn handle(
     require_grant_type(client, GrantType::ClientCredentials)?;
     let scope = scope::grant(requested, &client.client.scopes)?;
     let cnf = tokens::binding(client, now)?;
-    let lifetime = client
-        .client
-        .access_token_lifetime
-        .unwrap_or(server.settings.access_token_lifetime);
+    let lifetime = server.settings.access_token_lifetime_for(&client.client);
     let new = NewAccessToken {
         client_id: &client.client.client_id,
         subject: None,

@@ -86,10 +86,7 @@ pub(super) async fn handle(
         // other is a reuse like any other.
         return Err(reused(server, &record, &family, now, now).await?);
     }
-    let lifetime = client
-        .client
-        .access_token_lifetime
-        .unwrap_or(server.settings.access_token_lifetime);
+    let lifetime = server.settings.access_token_lifetime_for(&client.client);
     let new = NewAccessToken {
         client_id: &client.client.client_id,
         subject: Some(&record.subject),
