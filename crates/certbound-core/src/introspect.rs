@@ -1,6 +1,6 @@
 //! Token introspection (RFC 7662) with the RFC 8705 §3.2 `cnf` member.
 
-use crate::client_auth::{self, AuthContext};
+use crate::client_auth;
 use crate::request::IntrospectionRequest;
 use crate::revoke::TokenTypeHint;
 use crate::{AuthServer, OAuthError};
@@ -104,10 +104,7 @@ pub async fn authenticate_caller(
             None => server.passwords.burn(&basic.password).await,
         }
     }
-    let ctx = AuthContext {
-        trust_anchors: server.settings.trust_anchors.as_deref(),
-        now,
-    };
+    let ctx = server.auth_context(now);
     let client =
         client_auth::authenticate(server.store.as_ref(), &request.credentials, peer, ctx).await?;
     if client.client.can_introspect {

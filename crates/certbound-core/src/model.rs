@@ -163,6 +163,8 @@ impl FromStr for TokenFormat {
 pub struct RegisteredCertificate {
     /// The certificate.
     pub certificate: ClientCertificate,
+    /// When it was registered, Unix seconds (rotation: the newest is listed last).
+    pub added_at: i64,
 }
 
 impl RegisteredCertificate {
@@ -188,6 +190,14 @@ pub struct Client {
     pub certificates: Vec<RegisteredCertificate>,
     /// The expected subject for `tls_client_auth` (RFC 8705 §2.1.2).
     pub subject: Option<SubjectMatch>,
+    /// The named trust store a `tls_client_auth` certificate must chain to (RFC 8705 §7.4);
+    /// `None`: any configured store.
+    pub trust_store: Option<String>,
+    /// RFC 7591 §2 `jwks_uri`: the client's certificates are the `x5c` of the key set published
+    /// there (`self_signed_tls_client_auth`, RFC 8705 §2.2).
+    pub jwks_uri: Option<String>,
+    /// SHA-256 of the RFC 7592 registration access token, for dynamically registered clients.
+    pub registration_token_hash: Option<TokenHash>,
     /// Grant types the client may use.
     pub grant_types: Vec<GrantType>,
     /// Registered redirect URIs (RFC 6749 §3.1.2), compared by exact string match.
@@ -204,6 +214,16 @@ pub struct Client {
     pub can_introspect: bool,
     /// Registration time, Unix seconds.
     pub created_at: i64,
+}
+
+impl Client {
+    /// The registered certificate expiring first, if any (for expiry reports).
+    pub fn first_certificate_expiry(&self) -> Option<i64> {
+        self.certificates
+            .iter()
+            .map(|c| c.certificate.not_after())
+            .min()
+    }
 }
 
 /// A local user account.

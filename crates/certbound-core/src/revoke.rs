@@ -2,7 +2,7 @@
 //! revoke its own tokens; unknown tokens and other clients' tokens are answered with success
 //! and left alone (§2.2), so the endpoint reveals nothing.
 
-use crate::client_auth::{self, AuthContext};
+use crate::client_auth;
 use crate::request::{ClientCredentialsInput, Form};
 use crate::secret::Secret;
 use crate::{AuthServer, OAuthError};
@@ -67,10 +67,7 @@ pub async fn revoke(
     peer: Option<&PeerCertificate>,
 ) -> Result<(), OAuthError> {
     let now = server.clock.now();
-    let ctx = AuthContext {
-        trust_anchors: server.settings.trust_anchors.as_deref(),
-        now,
-    };
+    let ctx = server.auth_context(now);
     let client =
         client_auth::authenticate(server.store.as_ref(), &request.credentials, peer, ctx).await?;
     let me = &client.client.client_id;

@@ -1,7 +1,7 @@
 //! The authorization server's entry points for the HTTP layer: one call per endpoint, taking
 //! typed requests and the peer certificate and returning typed responses or an [`OAuthError`].
 
-use crate::client_auth::{self, AuthContext};
+use crate::client_auth::{self, AuthContext, ClientKeySource};
 use crate::introspect::{self, Caller, IntrospectionResponse};
 use crate::jose::JwsAlg;
 use crate::keyring::KeyRing;
@@ -106,6 +106,8 @@ pub struct AuthServer {
     pub keys: Arc<KeyRing>,
     /// Storage backend.
     pub store: Arc<dyn Store>,
+    /// Fetches the key sets of `jwks_uri` clients (RFC 8705 §2.2); `None`: such clients fail.
+    pub client_keys: Option<Arc<dyn ClientKeySource>>,
     /// Settings.
     pub settings: OAuthSettings,
     /// Time source.
@@ -121,12 +123,22 @@ impl AuthServer {
             throttle: Arc::new(LoginThrottle::default()),
             keys: Arc::new(KeyRing::new(alg)),
             store,
+            client_keys: None,
             settings,
             clock: Arc::new(crate::SystemClock),
             random: Arc::new(crate::OsRandom),
             passwords: Arc::new(PasswordVerifier::new(
                 std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
             )),
+        }
+    }
+
+    /// What client authentication needs at `now`: trust stores and the jwks_uri key source.
+    pub fn auth_context(&self, now: i64) -> AuthContext<'_> {
+        AuthContext {
+            trust_anchors: self.settings.trust_anchors.as_deref(),
+            client_keys: self.client_keys.as_deref(),
+            now,
         }
     }
 
@@ -137,10 +149,7 @@ impl AuthServer {
         peer: Option<&PeerCertificate>,
     ) -> Result<TokenResponse, OAuthError> {
         let now = self.clock.now();
-        let ctx = AuthContext {
-            trust_anchors: self.settings.trust_anchors.as_deref(),
-            now,
-        };
+        let ctx = self.auth_context(now);
         let client =
             client_auth::authenticate(self.store.as_ref(), &request.credentials, peer, ctx).await?;
         grant::handle(self, &client, request.grant, now).await

@@ -35,6 +35,10 @@ pub trait ClientStore: Send + Sync {
     async fn find_client(&self, client_id: &str) -> Result<Option<Client>, StoreError>;
     /// All clients, ordered by creation time.
     async fn list_clients(&self) -> Result<Vec<Client>, StoreError>;
+    /// Replaces a client's registration (every field, and its set of certificates) in one
+    /// transaction; returns false if there is no such client. `client_id` and `created_at` are
+    /// the keys and are not changed.
+    async fn update_client(&self, client: &Client) -> Result<bool, StoreError>;
     /// Deletes a client and every token issued to it; returns whether it existed.
     async fn delete_client(&self, client_id: &str) -> Result<bool, StoreError>;
 }
@@ -48,6 +52,12 @@ pub trait UserStore: Send + Sync {
     async fn find_user(&self, username: &str) -> Result<Option<User>, StoreError>;
     /// Number of users (used to seed the first admin).
     async fn count_users(&self) -> Result<u64, StoreError>;
+    /// All users, ordered by name.
+    async fn list_users(&self) -> Result<Vec<User>, StoreError>;
+    /// Replaces a user's password hash, admin flag and claims; false if there is no such user.
+    async fn update_user(&self, user: &User) -> Result<bool, StoreError>;
+    /// Deletes a user with their sessions, consents and tokens; returns whether they existed.
+    async fn delete_user(&self, username: &str) -> Result<bool, StoreError>;
     /// Replaces a user's profile claims; false if there is no such user.
     async fn update_user_claims(
         &self,

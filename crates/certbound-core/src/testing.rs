@@ -247,6 +247,15 @@ impl ClientStore for MemoryStore {
     async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
         Ok(self.clients.lock().unwrap().values().cloned().collect())
     }
+    async fn update_client(&self, c: &Client) -> Result<bool, StoreError> {
+        Ok(self
+            .clients
+            .lock()
+            .unwrap()
+            .get_mut(&c.client_id)
+            .map(|old| *old = c.clone())
+            .is_some())
+    }
     async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
         Ok(self.clients.lock().unwrap().remove(id).is_some())
     }
@@ -266,6 +275,29 @@ impl UserStore for MemoryStore {
     }
     async fn count_users(&self) -> Result<u64, StoreError> {
         Ok(self.users.lock().unwrap().len() as u64)
+    }
+    async fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        let mut all: Vec<User> = self.users.lock().unwrap().values().cloned().collect();
+        all.sort_by(|a, b| a.username.cmp(&b.username));
+        Ok(all)
+    }
+    async fn update_user(&self, u: &User) -> Result<bool, StoreError> {
+        Ok(self
+            .users
+            .lock()
+            .unwrap()
+            .get_mut(&u.username)
+            .map(|old| *old = u.clone())
+            .is_some())
+    }
+    async fn delete_user(&self, name: &str) -> Result<bool, StoreError> {
+        self.revoke_tokens_of_user(name).await?;
+        self.sessions
+            .lock()
+            .unwrap()
+            .retain(|_, s| s.username != name);
+        self.consents.lock().unwrap().retain(|(u, _), _| u != name);
+        Ok(self.users.lock().unwrap().remove(name).is_some())
     }
     async fn update_user_claims(
         &self,

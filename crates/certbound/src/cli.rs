@@ -194,6 +194,13 @@ pub struct CreateClient {
     /// tls_client_auth_san_email.
     #[arg(long, value_name = "EMAIL", group = "subject")]
     pub san_email: Option<String>,
+    /// tls_client_auth: the named trust store ([trust_stores.NAME]) the certificate must chain
+    /// to (RFC 8705 §7.4); default any configured store.
+    #[arg(long, value_name = "NAME")]
+    pub trust_store: Option<String>,
+    /// self_signed_tls_client_auth: the client's JWK set URL (keys with x5c), instead of --cert.
+    #[arg(long, value_name = "URL")]
+    pub jwks_uri: Option<String>,
     /// Allowed grant type (repeatable; default client_credentials).
     #[arg(long, value_enum)]
     pub grant_type: Vec<GrantTypeArg>,

@@ -7,6 +7,7 @@
 
 mod client_secret_basic;
 mod client_secret_post;
+mod key_source;
 mod none;
 mod self_signed_tls_client_auth;
 mod tls_client_auth;
@@ -19,11 +20,15 @@ use crate::store::ClientStore;
 use certbound_mtls::PeerCertificate;
 use certbound_mtls::{ClientCertificate, Thumbprint, TrustAnchors};
 
+pub use key_source::{ClientKeySource, KeySourceError};
+
 /// What client authentication needs besides the request.
 #[derive(Clone, Copy)]
 pub struct AuthContext<'a> {
     /// Trust anchors for `tls_client_auth` (`[oauth.mutualtls] trusted_ca_file`).
     pub trust_anchors: Option<&'a TrustAnchors>,
+    /// Fetches the key sets of `jwks_uri` clients.
+    pub client_keys: Option<&'a dyn ClientKeySource>,
     /// Current time, Unix seconds.
     pub now: i64,
 }
@@ -75,7 +80,7 @@ pub async fn authenticate(
     let result = match client.auth_method {
         ClientAuthMethod::TlsClientAuth => tls_client_auth::authenticate(&client, &presented, ctx),
         ClientAuthMethod::SelfSignedTlsClientAuth => {
-            self_signed_tls_client_auth::authenticate(&client, &presented, ctx)
+            self_signed_tls_client_auth::authenticate(&client, &presented, ctx).await
         }
         ClientAuthMethod::ClientSecretBasic => {
             client_secret_basic::authenticate(&client, &presented)

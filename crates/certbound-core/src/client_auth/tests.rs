@@ -33,6 +33,7 @@ fn input(client_id: &str) -> ClientCredentialsInput {
 fn ctx() -> AuthContext<'static> {
     AuthContext {
         trust_anchors: None,
+        client_keys: None,
         now: NOW,
     }
 }

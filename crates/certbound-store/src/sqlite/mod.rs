@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0002_authorization_code.sql"),
     include_str!("../../migrations/sqlite/0003_refresh_rotation.sql"),
     include_str!("../../migrations/sqlite/0004_token_format.sql"),
+    include_str!("../../migrations/sqlite/0005_client_management.sql"),
 ];
 
 /// A SQLite database file.
@@ -115,7 +116,7 @@ impl SqliteStore {
         client_id: &str,
     ) -> Result<Vec<RegisteredCertificate>, StoreError> {
         let rows =
-            sqlx::query("SELECT der FROM client_certificates WHERE client_id = ? ORDER BY rowid")
+            sqlx::query("SELECT der, added_at FROM client_certificates WHERE client_id = ? ORDER BY added_at, rowid")
                 .bind(client_id)
                 .fetch_all(&self.pool)
                 .await
@@ -125,7 +126,11 @@ impl SqliteStore {
                 let der: Vec<u8> = r.try_get("der").map_err(err)?;
                 let certificate = ClientCertificate::from_der(der)
                     .map_err(|e| StoreError::Corrupt(format!("stored certificate: {e}")))?;
-                Ok(RegisteredCertificate { certificate })
+                let added_at: i64 = r.try_get("added_at").map_err(err)?;
+                Ok(RegisteredCertificate {
+                    certificate,
+                    added_at,
+                })
             })
             .collect()
     }
@@ -142,18 +147,21 @@ fn client_from_row(
     let scopes: String = r.try_get("scopes").map_err(err)?;
     let secret_hash: Option<Vec<u8>> = r.try_get("secret_hash").map_err(err)?;
     let lifetime: Option<i64> = r.try_get("access_token_lifetime").map_err(err)?;
+    let registration_token_hash: Option<Vec<u8>> =
+        r.try_get("registration_token_hash").map_err(err)?;
     Ok(Client {
+        trust_store: r.try_get("trust_store").map_err(err)?,
+        jwks_uri: r.try_get("jwks_uri").map_err(err)?,
+        registration_token_hash: registration_token_hash
+            .map(|h| hash32(&h).ok_or_else(|| corrupt("registration_token_hash")))
+            .transpose()?,
         client_id: r.try_get("client_id").map_err(err)?,
         name: r.try_get("name").map_err(err)?,
         auth_method: auth_method
             .parse::<ClientAuthMethod>()
             .map_err(|_| corrupt("auth_method"))?,
         secret_hash: secret_hash
-            .map(|h| {
-                <[u8; 32]>::try_from(h.as_slice())
-                    .map(TokenHash)
-                    .map_err(|_| corrupt("secret_hash"))
-            })
+            .map(|h| hash32(&h).ok_or_else(|| corrupt("secret_hash")))
             .transpose()?,
         certificates,
         subject: subject
@@ -180,6 +188,41 @@ fn client_from_row(
     })
 }
 
+/// A 32-byte hash column.
+fn hash32(bytes: &[u8]) -> Option<TokenHash> {
+    <[u8; 32]>::try_from(bytes).ok().map(TokenHash)
+}
+
+/// The `subject` column: the registered subject match as JSON.
+fn subject_json(c: &Client) -> Result<Option<String>, StoreError> {
+    c.subject
+        .as_ref()
+        .map(|s| serde_json::to_string(s).map_err(|e| StoreError::Other(e.to_string())))
+        .transpose()
+}
+
+/// Replaces the stored certificates of a client with `c.certificates`.
+async fn write_certificates(tx: &mut sqlx::SqliteConnection, c: &Client) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM client_certificates WHERE client_id = ?")
+        .bind(&c.client_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+    for cert in &c.certificates {
+        sqlx::query(
+            "INSERT INTO client_certificates (client_id, thumbprint, der, added_at) VALUES (?,?,?,?)",
+        )
+        .bind(&c.client_id)
+        .bind(cert.thumbprint().to_base64url())
+        .bind(cert.certificate.der().to_vec())
+        .bind(cert.added_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+    }
+    Ok(())
+}
+
 fn join<T: std::fmt::Display>(items: &[T]) -> String {
     items
         .iter()
@@ -191,45 +234,68 @@ fn join<T: std::fmt::Display>(items: &[T]) -> String {
 #[async_trait]
 impl ClientStore for SqliteStore {
     async fn insert_client(&self, c: &Client) -> Result<(), StoreError> {
-        let subject = c
-            .subject
-            .as_ref()
-            .map(|s| serde_json::to_string(s).map_err(|e| StoreError::Other(e.to_string())))
-            .transpose()?;
         let mut tx = self.pool.begin().await.map_err(err)?;
         sqlx::query(
             "INSERT INTO clients (client_id, name, auth_method, secret_hash, subject, grant_types, scopes, \
-             bound_tokens, access_token_lifetime, can_introspect, created_at, redirect_uris, access_token_format) \
-             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+             bound_tokens, access_token_lifetime, can_introspect, redirect_uris, access_token_format, \
+             trust_store, jwks_uri, registration_token_hash, created_at) \
+             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         )
         .bind(&c.client_id)
         .bind(&c.name)
         .bind(c.auth_method.as_str())
         .bind(c.secret_hash.map(|h| h.0.to_vec()))
-        .bind(subject)
+        .bind(subject_json(c)?)
         .bind(join(&c.grant_types))
         .bind(c.scopes.join(" "))
         .bind(c.bound_tokens)
         .bind(c.access_token_lifetime.map(|l| i64::try_from(l).unwrap_or(i64::MAX)))
         .bind(c.can_introspect)
-        .bind(c.created_at)
         .bind(c.redirect_uris.join(" "))
         .bind(c.access_token_format.map(TokenFormat::as_str))
+        .bind(&c.trust_store)
+        .bind(&c.jwks_uri)
+        .bind(c.registration_token_hash.map(|h| h.0.to_vec()))
+        .bind(c.created_at)
         .execute(&mut *tx)
         .await
         .map_err(err)?;
-        for cert in &c.certificates {
-            sqlx::query(
-                "INSERT INTO client_certificates (client_id, thumbprint, der) VALUES (?,?,?)",
-            )
-            .bind(&c.client_id)
-            .bind(cert.thumbprint().to_base64url())
-            .bind(cert.certificate.der().to_vec())
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
-        }
+        write_certificates(&mut tx, c).await?;
         tx.commit().await.map_err(err)
+    }
+
+    async fn update_client(&self, c: &Client) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        let done = sqlx::query(
+            "UPDATE clients SET name = ?, auth_method = ?, secret_hash = ?, subject = ?, grant_types = ?, \
+             scopes = ?, bound_tokens = ?, access_token_lifetime = ?, can_introspect = ?, redirect_uris = ?, \
+             access_token_format = ?, trust_store = ?, jwks_uri = ?, registration_token_hash = ? \
+             WHERE client_id = ?",
+        )
+        .bind(&c.name)
+        .bind(c.auth_method.as_str())
+        .bind(c.secret_hash.map(|h| h.0.to_vec()))
+        .bind(subject_json(c)?)
+        .bind(join(&c.grant_types))
+        .bind(c.scopes.join(" "))
+        .bind(c.bound_tokens)
+        .bind(c.access_token_lifetime.map(|l| i64::try_from(l).unwrap_or(i64::MAX)))
+        .bind(c.can_introspect)
+        .bind(c.redirect_uris.join(" "))
+        .bind(c.access_token_format.map(TokenFormat::as_str))
+        .bind(&c.trust_store)
+        .bind(&c.jwks_uri)
+        .bind(c.registration_token_hash.map(|h| h.0.to_vec()))
+        .bind(&c.client_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        write_certificates(&mut tx, c).await?;
+        tx.commit().await.map_err(err)?;
+        Ok(true)
     }
 
     async fn find_client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
@@ -291,17 +357,50 @@ impl UserStore for SqliteStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(err)?;
-        row.map(|r| {
-            Ok(User {
-                username: r.try_get("username").map_err(err)?,
-                password_hash: r.try_get("password_hash").map_err(err)?,
-                is_admin: r.try_get("is_admin").map_err(err)?,
-                created_at: r.try_get("created_at").map_err(err)?,
-                claims: serde_json::from_str(&r.try_get::<String, _>("claims").map_err(err)?)
-                    .map_err(|_| StoreError::Corrupt("user claims".into()))?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM users ORDER BY username")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(err)?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    async fn update_user(&self, u: &User) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE users SET password_hash = ?, is_admin = ?, claims = ? WHERE username = ?",
+        )
+        .bind(&u.password_hash)
+        .bind(u.is_admin)
+        .bind(claims_json(&u.claims)?)
+        .bind(&u.username)
+        .execute(&self.pool)
+        .await
+        .map_err(err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_user(&self, username: &str) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        for sql in [
+            "UPDATE access_tokens SET revoked = 1 WHERE subject = ?",
+            "UPDATE refresh_tokens SET revoked = 1 WHERE subject = ?",
+        ] {
+            sqlx::query(sql)
+                .bind(username)
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+        }
+        let done = sqlx::query("DELETE FROM users WHERE username = ?")
+            .bind(username)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        tx.commit().await.map_err(err)?;
+        Ok(done.rows_affected() > 0)
     }
 
     async fn update_user_claims(
@@ -325,6 +424,17 @@ impl UserStore for SqliteStore {
             .map_err(err)?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
+}
+
+fn user_from_row(r: &SqliteRow) -> Result<User, StoreError> {
+    Ok(User {
+        username: r.try_get("username").map_err(err)?,
+        password_hash: r.try_get("password_hash").map_err(err)?,
+        is_admin: r.try_get("is_admin").map_err(err)?,
+        created_at: r.try_get("created_at").map_err(err)?,
+        claims: serde_json::from_str(&r.try_get::<String, _>("claims").map_err(err)?)
+            .map_err(|_| StoreError::Corrupt("user claims".into()))?,
+    })
 }
 
 mod grants;

@@ -16,7 +16,13 @@ fn client(id: &str) -> Client {
         name: "playground2".into(),
         auth_method: ClientAuthMethod::SelfSignedTlsClientAuth,
         secret_hash: Some(TokenHash::of(b"s")),
-        certificates: vec![RegisteredCertificate { certificate: cert }],
+        certificates: vec![RegisteredCertificate {
+            certificate: cert,
+            added_at: 5,
+        }],
+        trust_store: Some("partners".into()),
+        jwks_uri: None,
+        registration_token_hash: Some(TokenHash([9; 32])),
         subject: Some(SubjectMatch::SubjectDn(
             "CN=Gaga,O=WSO2".parse::<DistinguishedName>().unwrap(),
         )),
@@ -112,4 +118,79 @@ async fn a_newer_schema_is_refused_with_a_clear_message() {
     let _: &dyn Store = &SqliteStore::open(&dir.path().join("other.db"))
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn client_updates_replace_fields_and_certificates_atomically() {
+    let (_d, store) = open().await;
+    let mut c = client("c2");
+    store.insert_client(&c).await.unwrap();
+    let back = store.find_client("c2").await.unwrap().unwrap();
+    assert_eq!(back.trust_store.as_deref(), Some("partners"));
+    assert_eq!(back.registration_token_hash, c.registration_token_hash);
+    assert_eq!(back.certificates[0].added_at, 5);
+    c.name = "renamed".into();
+    c.certificates.clear();
+    c.jwks_uri = Some("https://keys.example/jwks".into());
+    c.trust_store = None;
+    assert!(store.update_client(&c).await.unwrap());
+    let back = store.find_client("c2").await.unwrap().unwrap();
+    assert_eq!(back.name, "renamed");
+    assert!(back.certificates.is_empty());
+    assert_eq!(back.jwks_uri.as_deref(), Some("https://keys.example/jwks"));
+    assert_eq!(back.trust_store, None);
+    assert_eq!(back.created_at, 7);
+    let mut ghost = client("nope");
+    ghost.certificates.clear();
+    assert!(!store.update_client(&ghost).await.unwrap());
+    assert!(store.find_client("nope").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn users_list_update_and_delete_revokes_their_tokens() {
+    let (_d, store) = open().await;
+    store.insert_client(&client("c3")).await.unwrap();
+    for name in ["bob", "alice"] {
+        let u = certbound_core::model::User {
+            username: name.into(),
+            password_hash: "x".into(),
+            is_admin: false,
+            claims: BTreeMap::new(),
+            created_at: 1,
+        };
+        store.insert_user(&u).await.unwrap();
+    }
+    let names: Vec<String> = store
+        .list_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.username)
+        .collect();
+    assert_eq!(names, ["alice", "bob"]);
+    let mut bob = store.find_user("bob").await.unwrap().unwrap();
+    bob.is_admin = true;
+    bob.password_hash = "y".into();
+    assert!(store.update_user(&bob).await.unwrap());
+    let back = store.find_user("bob").await.unwrap().unwrap();
+    assert!(back.is_admin);
+    assert_eq!(back.password_hash, "y");
+    let token = AccessTokenRecord {
+        hash: TokenHash::of(b"bob-token"),
+        client_id: "c3".into(),
+        subject: Some("bob".into()),
+        scope: "openid".into(),
+        issued_at: 0,
+        expires_at: i64::MAX,
+        cnf: None,
+        revoked: false,
+        claims: vec![],
+        code: None,
+    };
+    store.insert_access_token(&token).await.unwrap();
+    assert!(store.delete_user("bob").await.unwrap());
+    assert!(!store.delete_user("bob").await.unwrap());
+    assert!(store.find_user("bob").await.unwrap().is_none());
+    let t = store.find_access_token(&token.hash).await.unwrap().unwrap();
+    assert!(t.revoked, "a deleted user's tokens must stop working");
 }

@@ -120,6 +120,8 @@ fn spec_from_args(args: CreateClient) -> Result<ClientSpec> {
         auth_method,
         certificates,
         subject,
+        trust_store: args.trust_store,
+        jwks_uri: args.jwks_uri,
         grant_types,
         redirect_uris: args.redirect_uri,
         scopes,

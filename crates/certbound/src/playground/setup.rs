@@ -140,6 +140,8 @@ pub async fn ensure_client(
         auth_method: ClientAuthMethod::SelfSignedTlsClientAuth,
         certificates: vec![identity.peer.leaf.clone()],
         subject: None,
+        trust_store: None,
+        jwks_uri: None,
         grant_types: vec![
             GrantType::ClientCredentials,
             GrantType::AuthorizationCode,

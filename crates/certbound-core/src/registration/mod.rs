@@ -1,5 +1,11 @@
-//! Validating and building new clients and users (used by the CLI now, by the admin API and
-//! dynamic registration later). Errors name the offending field.
+//! Validating and building clients and users, for the CLI, the admin API, dynamic registration
+//! and the console alike. Errors name the offending field.
+
+mod certificates;
+mod metadata;
+
+pub use certificates::{add_certificate, certificates_expiring, retire_certificate};
+pub use metadata::{ClientMetadata, Registrar};
 
 use crate::model::{Client, ClientAuthMethod, GrantType, RegisteredCertificate, User};
 use crate::scope::Scope;
@@ -13,14 +19,20 @@ use std::collections::BTreeMap;
 #[error("{field}: {message}")]
 pub struct FieldError {
     /// The metadata/field name (RFC 7591 names where they exist).
-    pub field: &'static str,
+    pub field: String,
     /// What is wrong and what to do.
-    pub message: &'static str,
+    pub message: String,
 }
 
-fn field(field: &'static str, message: &'static str) -> FieldError {
-    FieldError { field, message }
+pub(crate) fn field(field: impl Into<String>, message: impl Into<String>) -> FieldError {
+    FieldError {
+        field: field.into(),
+        message: message.into(),
+    }
 }
+
+/// At most this many certificates are registered for one client at a time.
+pub const MAX_CERTIFICATES: usize = 10;
 
 /// What an administrator asks for when registering a client.
 #[derive(Debug, Clone)]
@@ -33,6 +45,10 @@ pub struct ClientSpec {
     pub certificates: Vec<ClientCertificate>,
     /// Subject for `tls_client_auth` (RFC 8705 §2.1.2).
     pub subject: Option<SubjectMatch>,
+    /// The trust store a `tls_client_auth` certificate must chain to (RFC 8705 §7.4).
+    pub trust_store: Option<String>,
+    /// `jwks_uri` for `self_signed_tls_client_auth` (RFC 8705 §2.2).
+    pub jwks_uri: Option<String>,
     /// `grant_types`.
     pub grant_types: Vec<GrantType>,
     /// `redirect_uris`.
@@ -58,6 +74,8 @@ impl ClientSpec {
             auth_method,
             certificates: vec![],
             subject: None,
+            trust_store: None,
+            jwks_uri: None,
             grant_types: vec![GrantType::ClientCredentials],
             redirect_uris: vec![],
             scopes: vec![],
@@ -88,9 +106,15 @@ pub fn build_client(
         certificates: spec
             .certificates
             .into_iter()
-            .map(|certificate| RegisteredCertificate { certificate })
+            .map(|certificate| RegisteredCertificate {
+                certificate,
+                added_at: now,
+            })
             .collect(),
         subject: spec.subject,
+        trust_store: spec.trust_store,
+        jwks_uri: spec.jwks_uri,
+        registration_token_hash: None,
         grant_types: spec.grant_types,
         redirect_uris: spec.redirect_uris,
         scopes: spec.scopes,
@@ -100,6 +124,43 @@ pub fn build_client(
         can_introspect: spec.can_introspect,
         created_at: now,
     };
+    Ok((client, secret))
+}
+
+/// Applies a new registration to an existing client (admin update, RFC 7592 §2.2): the
+/// client_id, creation time and registration access token stay; certificates that remain keep
+/// their registration time. A client that moves to a secret method without having a secret
+/// gets a new one, returned once; one that moves away from secrets loses its secret.
+pub fn update_client(
+    existing: &Client,
+    spec: ClientSpec,
+    random: &dyn Random,
+    now: i64,
+) -> Result<(Client, Option<Secret>), FieldError> {
+    let (mut client, _) = build_client(spec, random, now)?;
+    client.client_id.clone_from(&existing.client_id);
+    client.created_at = existing.created_at;
+    client.registration_token_hash = existing.registration_token_hash;
+    for cert in &mut client.certificates {
+        if let Some(old) = existing
+            .certificates
+            .iter()
+            .find(|o| o.thumbprint() == cert.thumbprint())
+        {
+            cert.added_at = old.added_at;
+        }
+    }
+    let mut secret = None;
+    if client.auth_method.uses_secret() {
+        match existing.secret_hash {
+            Some(h) => client.secret_hash = Some(h),
+            None => {
+                let s = secret::generate(random);
+                client.secret_hash = Some(s.hash());
+                secret = Some(s);
+            }
+        }
+    }
     Ok((client, secret))
 }
 
@@ -138,10 +199,20 @@ fn validate(spec: &ClientSpec) -> Result<(), FieldError> {
                 "tls_client_auth needs exactly one of subject DN, SAN DNS, SAN URI, SAN IP or SAN email",
             ));
         }
-        ClientAuthMethod::SelfSignedTlsClientAuth if spec.certificates.is_empty() => {
+        ClientAuthMethod::SelfSignedTlsClientAuth
+            if spec.certificates.is_empty() && spec.jwks_uri.is_none() =>
+        {
             return Err(field(
-                "certificates",
-                "self_signed_tls_client_auth needs at least one certificate",
+                "jwks",
+                "self_signed_tls_client_auth needs at least one certificate (jwks with x5c, or jwks_uri)",
+            ));
+        }
+        ClientAuthMethod::SelfSignedTlsClientAuth
+            if !spec.certificates.is_empty() && spec.jwks_uri.is_some() =>
+        {
+            return Err(field(
+                "jwks_uri",
+                "jwks and jwks_uri must not both be given (RFC 7591 §2)",
             ));
         }
         ClientAuthMethod::TlsClientAuth => {}
@@ -161,6 +232,13 @@ fn validate(spec: &ClientSpec) -> Result<(), FieldError> {
             "certificates are only registered for self_signed_tls_client_auth",
         ));
     }
+    if spec.certificates.len() > MAX_CERTIFICATES {
+        return Err(field(
+            "jwks",
+            format!("at most {MAX_CERTIFICATES} certificates can be registered at once"),
+        ));
+    }
+    validate_sources(spec)?;
     if spec.grant_types.is_empty() {
         return Err(field("grant_types", "at least one grant type is required"));
     }
@@ -213,6 +291,53 @@ fn validate(spec: &ClientSpec) -> Result<(), FieldError> {
         return Err(field("access_token_lifetime", "must be at least 1 second"));
     }
     Ok(())
+}
+
+/// `jwks_uri` and `trust_store` belong to one method each and must be well formed.
+fn validate_sources(spec: &ClientSpec) -> Result<(), FieldError> {
+    if let Some(uri) = &spec.jwks_uri {
+        if spec.auth_method != ClientAuthMethod::SelfSignedTlsClientAuth {
+            return Err(field(
+                "jwks_uri",
+                "jwks_uri is only used with self_signed_tls_client_auth",
+            ));
+        }
+        let host = uri.strip_prefix("https://").unwrap_or_default();
+        if host.split(['/', '?']).next().unwrap_or_default().is_empty()
+            || uri.len() > 2000
+            || uri.contains('#')
+            || uri.chars().any(|c| c.is_control() || c.is_whitespace())
+        {
+            return Err(field(
+                "jwks_uri",
+                "must be an absolute https URI without a fragment",
+            ));
+        }
+    }
+    if let Some(name) = &spec.trust_store {
+        if spec.auth_method != ClientAuthMethod::TlsClientAuth {
+            return Err(field(
+                "trust_store",
+                "a trust store is only used with tls_client_auth",
+            ));
+        }
+        if !valid_store_name(name) {
+            return Err(field(
+                "trust_store",
+                "trust store names are 1 to 64 letters, digits, '-' or '_'",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Names of trust stores: 1 to 64 of `[A-Za-z0-9_-]`.
+pub fn valid_store_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// RFC 6749 §3.1.2 and RFC 9700 §2.1: absolute, no fragment; plain http only on loopback.
@@ -343,7 +468,7 @@ mod tests {
             0,
         )
         .unwrap_err();
-        assert_eq!(e.field, "certificates");
+        assert_eq!(e.field, "jwks");
         let e = build_client(spec(ClientAuthMethod::None), &crate::OsRandom, 0).unwrap_err();
         assert_eq!(e.field, "grant_types");
     }
