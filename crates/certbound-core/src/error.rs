@@ -26,6 +26,19 @@ pub enum ErrorCode {
     ServerError,
     /// RFC 6749 §4.1.2.1: the server cannot handle the request right now.
     TemporarilyUnavailable,
+    /// RFC 7591 §3.2.2: a client metadata value is invalid (the response names the member).
+    InvalidClientMetadata,
+    /// RFC 7591 §3.2.2: a redirect URI is invalid.
+    InvalidRedirectUri,
+    /// RFC 6750 §3.1: the bearer token (an initial or registration access token) is missing,
+    /// expired or revoked (HTTP 401).
+    InvalidToken,
+    /// RFC 6749 §4.1.2.1: the caller is authenticated but not allowed (HTTP 403).
+    AccessDenied,
+    /// Administrative endpoints: no credentials, or wrong ones (HTTP 401 with a Basic challenge).
+    Unauthorized,
+    /// Administrative endpoints: no such record (HTTP 404).
+    NotFound,
 }
 
 impl ErrorCode {
@@ -40,6 +53,12 @@ impl ErrorCode {
             ErrorCode::InvalidScope => "invalid_scope",
             ErrorCode::ServerError => "server_error",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
+            ErrorCode::InvalidClientMetadata => "invalid_client_metadata",
+            ErrorCode::InvalidRedirectUri => "invalid_redirect_uri",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::NotFound => "not_found",
         }
     }
 }
@@ -52,6 +71,8 @@ pub struct OAuthError {
     pub code: ErrorCode,
     /// Human-readable `error_description`; never contains request input.
     pub description: Cow<'static, str>,
+    /// The request member that is wrong, sent as `field` (client metadata validation).
+    pub field: Option<String>,
 }
 
 impl OAuthError {
@@ -60,6 +81,7 @@ impl OAuthError {
         OAuthError {
             code,
             description: description.into(),
+            field: None,
         }
     }
     /// `invalid_request`.
@@ -88,6 +110,23 @@ impl OAuthError {
             ErrorCode::ServerError,
             "the server could not complete the request",
         )
+    }
+}
+
+impl From<crate::registration::FieldError> for OAuthError {
+    /// RFC 7591 §3.2.2: `invalid_redirect_uri` for redirect URIs, `invalid_client_metadata`
+    /// for every other member; the member is named in `field` and in the description.
+    fn from(e: crate::registration::FieldError) -> Self {
+        let code = if e.field == "redirect_uris" {
+            ErrorCode::InvalidRedirectUri
+        } else {
+            ErrorCode::InvalidClientMetadata
+        };
+        OAuthError {
+            code,
+            description: Cow::Owned(format!("{}: {}", e.field, e.message)),
+            field: Some(e.field),
+        }
     }
 }
 

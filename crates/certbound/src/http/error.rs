@@ -40,7 +40,11 @@ impl ApiError {
 
 fn status_of(code: ErrorCode) -> StatusCode {
     match code {
-        ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
+        ErrorCode::InvalidClient | ErrorCode::InvalidToken | ErrorCode::Unauthorized => {
+            StatusCode::UNAUTHORIZED
+        }
+        ErrorCode::AccessDenied => StatusCode::FORBIDDEN,
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
@@ -51,9 +55,21 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let code = self.error.code;
         let status = self.status.unwrap_or_else(|| status_of(code));
-        let mut response = json_error(status, code.as_str(), &self.error.description);
+        let mut response = json_body(
+            status,
+            code.as_str(),
+            &self.error.description,
+            self.error.field.as_deref(),
+        );
         let headers = response.headers_mut();
-        if code == ErrorCode::InvalidClient {
+        if code == ErrorCode::InvalidToken {
+            // RFC 6750 §3: a bearer challenge naming the error.
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+        }
+        if code == ErrorCode::InvalidClient || code == ErrorCode::Unauthorized {
             // RFC 6749 §5.2: 401 for invalid_client, with a challenge.
             headers.insert(
                 header::WWW_AUTHENTICATE,
@@ -69,7 +85,15 @@ impl IntoResponse for ApiError {
 
 /// Every error body certbound sends: `{"error", "error_description"}`, never cached.
 fn json_error(status: StatusCode, error: &str, description: &str) -> Response {
-    let body = json!({ "error": error, "error_description": description });
+    json_body(status, error, description, None)
+}
+
+/// An error body, naming the offending request member (`field`) when there is one.
+fn json_body(status: StatusCode, error: &str, description: &str, field: Option<&str>) -> Response {
+    let mut body = json!({ "error": error, "error_description": description });
+    if let Some(field) = field {
+        body["field"] = json!(field);
+    }
     let mut response = (status, Json(body)).into_response();
     response
         .headers_mut()
