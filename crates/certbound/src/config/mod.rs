@@ -543,7 +543,7 @@ mod tests {
 
     #[test]
     fn the_example_file_parses_and_matches_the_defaults() {
-        let text = include_str!("../../../certbound.example.toml");
+        let text = include_str!("../../../../certbound.example.toml");
         let c = load(text, &[], Overrides::default()).unwrap();
         let d = load("", &[], Overrides::default()).unwrap();
         assert_eq!(c.listen, d.listen);
