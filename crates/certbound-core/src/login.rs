@@ -1,7 +1,7 @@
 //! Signing in at the authorization endpoint: password check, per-user and per-address
 //! throttling of failures, and browser sessions whose cookie value is stored only as a hash.
 
-use crate::model::Session;
+use crate::model::{Session, User};
 use crate::secret::{self, Secret};
 use crate::{AuthServer, OAuthError};
 use std::collections::HashMap;
@@ -94,15 +94,15 @@ impl LoginThrottle {
     }
 }
 
-/// Checks a username and password and opens a session. Returns the cookie value (shown to the
-/// browser only) and the session.
-pub async fn login(
+/// Checks a username and password under the failure throttle: the sign-in page and the admin
+/// API's HTTP Basic authentication both go through here. Returns the user on success.
+pub async fn check_password(
     server: &AuthServer,
     username: &str,
     password: &Secret,
     addr: IpAddr,
     now: i64,
-) -> Result<Result<(Secret, Session), LoginError>, OAuthError> {
+) -> Result<Result<User, LoginError>, OAuthError> {
     if let Some(wait) = server.throttle.retry_after(username, addr, now) {
         tracing::warn!(user = %username, %addr, "sign-in throttled after repeated failures");
         return Ok(Err(LoginError::Throttled(wait)));
@@ -126,6 +126,22 @@ pub async fn login(
         return Ok(Err(LoginError::Invalid));
     };
     server.throttle.succeeded(username, addr);
+    Ok(Ok(user))
+}
+
+/// Checks a username and password and opens a session. Returns the cookie value (shown to the
+/// browser only) and the session.
+pub async fn login(
+    server: &AuthServer,
+    username: &str,
+    password: &Secret,
+    addr: IpAddr,
+    now: i64,
+) -> Result<Result<(Secret, Session), LoginError>, OAuthError> {
+    let user = match check_password(server, username, password, addr, now).await? {
+        Ok(user) => user,
+        Err(e) => return Ok(Err(e)),
+    };
     let cookie = secret::generate(server.random.as_ref());
     let sid = secret::generate(server.random.as_ref());
     let lifetime = i64::try_from(server.settings.session_lifetime).unwrap_or(i64::MAX);

@@ -128,11 +128,92 @@ pub enum ClientCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Change a client's registration; options left out keep their value.
+    Update(Box<UpdateClient>),
+    /// Add or retire a certificate of a self_signed_tls_client_auth client (rotation).
+    #[command(subcommand)]
+    Cert(CertCommand),
     /// Delete a client and every token issued to it.
     Delete {
         /// The client_id.
         #[arg(allow_hyphen_values = true)]
         id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `client update` arguments: each given option replaces that part of the registration, which
+/// is then validated exactly as the admin API validates it.
+#[derive(Debug, Args)]
+pub struct UpdateClient {
+    /// The client_id.
+    #[arg(allow_hyphen_values = true)]
+    pub id: String,
+    /// New client name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Redirect URIs (repeatable; replaces the registered list).
+    #[arg(long, value_name = "URI")]
+    pub redirect_uri: Vec<String>,
+    /// Remove every redirect URI.
+    #[arg(long, conflicts_with = "redirect_uri")]
+    pub clear_redirect_uris: bool,
+    /// Allowed scopes (repeatable, or space-separated; replaces the registered ones).
+    #[arg(long)]
+    pub scope: Vec<String>,
+    /// Allowed grant types (repeatable; replaces the registered ones).
+    #[arg(long, value_enum)]
+    pub grant_type: Vec<GrantTypeArg>,
+    /// Access token lifetime in seconds for this client.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        conflicts_with = "default_access_token_lifetime"
+    )]
+    pub access_token_lifetime: Option<u64>,
+    /// Use the server's default access token lifetime again.
+    #[arg(long)]
+    pub default_access_token_lifetime: bool,
+    /// Access token format for this client: opaque or jwt (RFC 9068).
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        conflicts_with = "default_access_token_format"
+    )]
+    pub access_token_format: Option<String>,
+    /// Use the server's default access token format again.
+    #[arg(long)]
+    pub default_access_token_format: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Certificate rotation commands.
+#[derive(Debug, Subcommand)]
+pub enum CertCommand {
+    /// Register one more certificate for a client (the old ones stay valid until retired).
+    Add {
+        /// The client_id.
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+        /// PEM file holding the one certificate.
+        #[arg(long, value_name = "FILE")]
+        cert: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Retire one registered certificate by its x5t#S256 thumbprint.
+    Retire {
+        /// The client_id.
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+        /// The certificate's x5t#S256 (base64url), as `client show` prints it.
+        #[arg(long, value_name = "THUMBPRINT", allow_hyphen_values = true)]
+        x5t: String,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -244,6 +325,17 @@ pub enum UserCommand {
         /// Profile attribute NAME=VALUE (OIDC standard claims: name, given_name, email, ...).
         #[arg(long, value_name = "NAME=VALUE")]
         claim: Vec<String>,
+    },
+    /// List users.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a user with their sessions, consents and tokens (never the last admin).
+    Delete {
+        /// Username.
+        name: String,
     },
     /// Set (or, with an empty value, remove) profile attributes of a user.
     Update {

@@ -61,6 +61,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::User(UserCommand::Update { name, claim }) => {
                 commands::user::update(&config, &name, &claim).await
             }
+            Command::User(UserCommand::List { json }) => commands::user::list(&config, json).await,
+            Command::User(UserCommand::Delete { name }) => {
+                commands::user::delete(&config, &name).await
+            }
             Command::Keys(k) => commands::keys::run(&config, k).await,
             Command::Consent(c) => commands::keys::consent(&config, c).await,
             Command::Token(t) => commands::keys::token(&config, t).await,

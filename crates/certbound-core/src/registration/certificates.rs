@@ -6,6 +6,22 @@ use super::{FieldError, MAX_CERTIFICATES, field};
 use crate::model::{Client, ClientAuthMethod, RegisteredCertificate};
 use certbound_mtls::{ClientCertificate, Thumbprint};
 
+/// Parses the one certificate of a rotation request (API body, CLI file, console field); the
+/// error names the `certificate` field.
+pub fn certificate_from_pem(pem: &str) -> Result<ClientCertificate, FieldError> {
+    let bad = || {
+        field(
+            "certificate",
+            "must be exactly one PEM certificate (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)",
+        )
+    };
+    let mut certs = ClientCertificate::from_pem(pem).map_err(|_| bad())?;
+    match (certs.pop(), certs.is_empty()) {
+        (Some(cert), true) => Ok(cert),
+        _ => Err(bad()),
+    }
+}
+
 /// Registers one more certificate (RFC 8705 §2.2). Refused for other methods, for `jwks_uri`
 /// clients (their key set is the published one), for an expired certificate, for one already
 /// registered and beyond [`MAX_CERTIFICATES`].

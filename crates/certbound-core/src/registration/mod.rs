@@ -3,9 +3,13 @@
 
 mod certificates;
 mod metadata;
+mod users;
 
-pub use certificates::{add_certificate, certificates_expiring, retire_certificate};
+pub use certificates::{
+    add_certificate, certificate_from_pem, certificates_expiring, retire_certificate,
+};
 pub use metadata::{ClientMetadata, Registrar};
+pub use users::leaves_no_admin;
 
 use crate::model::{Client, ClientAuthMethod, GrantType, RegisteredCertificate, User};
 use crate::scope::Scope;

@@ -1,14 +1,18 @@
-//! `certbound client create|list|show|delete`.
+//! `certbound client create|list|show|update|cert add|cert retire|delete`. Updates and
+//! certificate changes go through the same core functions as the admin API.
 
-use crate::cli::{AuthMethodArg, ClientCommand, CreateClient, GrantTypeArg};
+use crate::cli::{
+    AuthMethodArg, CertCommand, ClientCommand, CreateClient, GrantTypeArg, UpdateClient,
+};
 use crate::config::Config;
 use crate::serve::open_store;
 use anyhow::{Context, Result, bail};
 use certbound_core::model::{Client, ClientAuthMethod, GrantType, TokenFormat};
-use certbound_core::registration::{ClientSpec, build_client};
+use certbound_core::registration::{self, ClientMetadata, ClientSpec, Registrar, build_client};
 use certbound_core::secret::Secret;
+use certbound_core::store::Store;
 use certbound_core::{Clock, OsRandom, SystemClock};
-use certbound_mtls::{ClientCertificate, DistinguishedName, SubjectMatch};
+use certbound_mtls::{ClientCertificate, DistinguishedName, SubjectMatch, Thumbprint};
 use serde_json::{Value, json};
 
 /// Runs a client command.
@@ -42,6 +46,8 @@ pub async fn run(config: &Config, command: ClientCommand) -> Result<()> {
             };
             print(&client, None, json_out);
         }
+        ClientCommand::Update(args) => update(store.as_ref(), *args).await?,
+        ClientCommand::Cert(c) => certificate(store.as_ref(), c).await?,
         ClientCommand::Delete { id, json: json_out } => {
             if !store.delete_client(&id).await? {
                 bail!(
@@ -56,6 +62,111 @@ pub async fn run(config: &Config, command: ClientCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+async fn find(store: &dyn Store, id: &str) -> Result<Client> {
+    store.find_client(id).await?.with_context(|| {
+        format!(
+            "no client with client_id {id:?}; `certbound client list` shows the registered ones"
+        )
+    })
+}
+
+async fn save(store: &dyn Store, client: &Client) -> Result<()> {
+    if !store.update_client(client).await? {
+        bail!("the client {:?} was deleted meanwhile", client.client_id);
+    }
+    Ok(())
+}
+
+/// `client update`: the registered metadata with the given options replaced, validated as the
+/// admin API validates a PUT.
+async fn update(store: &dyn Store, args: UpdateClient) -> Result<()> {
+    let existing = find(store, &args.id).await?;
+    let mut metadata = ClientMetadata::of(&existing);
+    let Some(map) = metadata.as_object_mut() else {
+        bail!("the client's metadata is not an object");
+    };
+    if let Some(name) = args.name {
+        map.insert("client_name".into(), json!(name));
+    }
+    if !args.redirect_uri.is_empty() || args.clear_redirect_uris {
+        map.insert("redirect_uris".into(), json!(args.redirect_uri));
+    }
+    if !args.scope.is_empty() {
+        let scopes: Vec<&str> = args
+            .scope
+            .iter()
+            .flat_map(|s| s.split_whitespace())
+            .collect();
+        map.insert("scope".into(), json!(scopes.join(" ")));
+    }
+    if !args.grant_type.is_empty() {
+        let grants: Vec<&str> = args
+            .grant_type
+            .iter()
+            .map(|g| grant_type(*g).as_str())
+            .collect();
+        map.insert("grant_types".into(), json!(grants));
+        // response_types follow the grant types (RFC 7591 §2.1 defaults).
+        map.remove("response_types");
+    }
+    if let Some(seconds) = args.access_token_lifetime {
+        map.insert("access_token_lifetime".into(), json!(seconds));
+    }
+    if args.default_access_token_lifetime {
+        map.insert("access_token_lifetime".into(), Value::Null);
+    }
+    if let Some(format) = args.access_token_format {
+        map.insert("access_token_format".into(), json!(format));
+    }
+    if args.default_access_token_format {
+        map.insert("access_token_format".into(), Value::Null);
+    }
+    let spec = ClientMetadata::from_json(metadata)
+        .and_then(|m| m.to_spec(Registrar::Admin))
+        .map_err(|e| anyhow::anyhow!("invalid client: {e}"))?;
+    let (client, secret) =
+        registration::update_client(&existing, spec, &OsRandom, SystemClock.now())
+            .map_err(|e| anyhow::anyhow!("invalid client: {e}"))?;
+    save(store, &client).await?;
+    print(&client, secret.as_ref(), args.json);
+    Ok(())
+}
+
+/// `client cert add|retire`: one step of a certificate rotation.
+async fn certificate(store: &dyn Store, command: CertCommand) -> Result<()> {
+    let (id, json_out) = match &command {
+        CertCommand::Add { id, json, .. } | CertCommand::Retire { id, json, .. } => (id, *json),
+    };
+    let mut client = find(store, id).await?;
+    match &command {
+        CertCommand::Add { cert, .. } => {
+            let text = std::fs::read_to_string(cert)
+                .with_context(|| format!("cannot read the certificate file {}", cert.display()))?;
+            let certificate = registration::certificate_from_pem(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", cert.display()))?;
+            registration::add_certificate(&mut client, certificate, SystemClock.now())
+                .map_err(|e| anyhow::anyhow!("cannot add the certificate: {e}"))?;
+        }
+        CertCommand::Retire { x5t, .. } => {
+            let thumbprint = Thumbprint::from_base64url(x5t)
+                .context("--x5t is not a base64url SHA-256 thumbprint")?;
+            registration::retire_certificate(&mut client, &thumbprint)
+                .map_err(|e| anyhow::anyhow!("cannot retire the certificate: {e}"))?;
+        }
+    }
+    save(store, &client).await?;
+    print(&client, None, json_out);
+    Ok(())
+}
+
+fn grant_type(g: GrantTypeArg) -> GrantType {
+    match g {
+        GrantTypeArg::ClientCredentials => GrantType::ClientCredentials,
+        GrantTypeArg::AuthorizationCode => GrantType::AuthorizationCode,
+        GrantTypeArg::RefreshToken => GrantType::RefreshToken,
+    }
 }
 
 fn spec_from_args(args: CreateClient) -> Result<ClientSpec> {
@@ -91,14 +202,7 @@ fn spec_from_args(args: CreateClient) -> Result<ClientSpec> {
     let grant_types = if args.grant_type.is_empty() {
         vec![GrantType::ClientCredentials]
     } else {
-        args.grant_type
-            .iter()
-            .map(|g| match g {
-                GrantTypeArg::ClientCredentials => GrantType::ClientCredentials,
-                GrantTypeArg::AuthorizationCode => GrantType::AuthorizationCode,
-                GrantTypeArg::RefreshToken => GrantType::RefreshToken,
-            })
-            .collect()
+        args.grant_type.iter().map(|g| grant_type(*g)).collect()
     };
     let scopes = args
         .scope

@@ -1,9 +1,9 @@
-//! `certbound user create|update`.
+//! `certbound user create|update|list|delete`.
 
 use crate::config::Config;
 use crate::serve::open_store;
 use anyhow::{Context, Result, bail};
-use certbound_core::registration::{build_user_with_claims, validate_claims};
+use certbound_core::registration::{build_user_with_claims, leaves_no_admin, validate_claims};
 use certbound_core::secret::Secret;
 use certbound_core::store::StoreError;
 use certbound_core::{Clock, OsRandom, SystemClock};
@@ -60,5 +60,48 @@ pub async fn update(config: &Config, name: &str, claims: &[String]) -> Result<()
     validate_claims(&claims).map_err(|e| anyhow::anyhow!("invalid claims: {e}"))?;
     store.update_user_claims(name, &claims).await?;
     println!("updated user {name}");
+    Ok(())
+}
+
+/// Lists users (never their password hashes).
+pub async fn list(config: &Config, json_out: bool) -> Result<()> {
+    let store = open_store(config).await?;
+    let users = store.list_users().await?;
+    if json_out {
+        let all: Vec<serde_json::Value> = users
+            .iter()
+            .map(|u| {
+                serde_json::json!({
+                    "username": u.username,
+                    "is_admin": u.is_admin,
+                    "claims": u.claims,
+                    "created_at": u.created_at,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(all));
+    } else {
+        for u in &users {
+            println!(
+                "{}\t{}",
+                u.username,
+                if u.is_admin { "admin" } else { "user" }
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Deletes a user, refusing to delete the last administrator.
+pub async fn delete(config: &Config, name: &str) -> Result<()> {
+    let store = open_store(config).await?;
+    let users = store.list_users().await?;
+    if leaves_no_admin(&users, name, false) {
+        bail!("{name:?} is the last administrator; make another user an administrator first");
+    }
+    if !store.delete_user(name).await? {
+        bail!("no user named {name:?}");
+    }
+    println!("deleted user {name} with their sessions, consents and tokens");
     Ok(())
 }

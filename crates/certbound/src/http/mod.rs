@@ -1,6 +1,7 @@
 //! The HTTP surface: router, shared state, per-connection information. Handlers only turn HTTP
 //! into typed requests and typed results into responses; protocol logic is in certbound-core.
 
+pub mod admin;
 mod authorize;
 mod cookies;
 mod discovery;
@@ -73,6 +74,7 @@ pub fn router(state: AppState) -> Router {
             get(discovery::metadata),
         )
         .route("/static/certbound.css", get(discovery::stylesheet))
+        .merge(admin::router())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)

@@ -8,7 +8,9 @@ mod browser;
 mod harness;
 mod pki;
 
+mod admin_api;
 mod authorization_code;
+mod cli_clients;
 mod client_auth_mtls;
 mod client_auth_secret;
 mod code_flow;
