@@ -2,6 +2,7 @@
 //! §3), including the RFC 8705 §3.3 and §5 members.
 
 use crate::AuthServer;
+use crate::dynamic_registration::RegistrationPolicy;
 use crate::model::ClientAuthMethod;
 use crate::scope::{OIDC_SCOPES, claims_for_scope};
 use serde_json::{Value, json};
@@ -51,6 +52,15 @@ pub fn metadata(server: &AuthServer) -> Value {
         "tls_client_certificate_bound_access_tokens": true,
         "authorization_response_iss_parameter_supported": false,
     });
+    // RFC 8414 §2 / RFC 7591 §3: the registration endpoint, when registration is possible.
+    if server.settings.registration_policy != RegistrationPolicy::Disabled
+        && let Some(obj) = doc.as_object_mut()
+    {
+        obj.insert(
+            "registration_endpoint".into(),
+            json!(format!("{base}/oauth2/register")),
+        );
+    }
     // RFC 8705 §5: where clients that use mutual TLS should send their requests.
     if let (Some(alias), Some(obj)) = (&server.settings.mtls_alias_base, doc.as_object_mut()) {
         obj.insert(
@@ -67,7 +77,7 @@ pub fn metadata(server: &AuthServer) -> Value {
 }
 
 /// `https://host:port` of an issuer URL.
-fn origin(issuer: &str) -> &str {
+pub(crate) fn origin(issuer: &str) -> &str {
     let after_scheme = issuer.find("://").map_or(0, |i| i + 3);
     match issuer[after_scheme..].find('/') {
         Some(i) => &issuer[..after_scheme + i],

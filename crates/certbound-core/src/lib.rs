@@ -9,6 +9,7 @@ pub mod authorize;
 pub mod client_auth;
 pub mod clock;
 pub mod discovery;
+pub mod dynamic_registration;
 pub mod error;
 pub mod grant;
 pub mod introspect;

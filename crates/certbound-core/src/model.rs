@@ -366,3 +366,26 @@ pub struct Consent {
     /// When given.
     pub created_at: i64,
 }
+
+/// An RFC 7591 §3 initial access token, created by the operator and stored by hash: it lets
+/// its bearer register clients while it has uses left and has not expired.
+#[derive(Debug, Clone)]
+pub struct InitialAccessToken {
+    /// Public handle for listing and revoking (derived from the hash, never the token).
+    pub id: String,
+    /// SHA-256 of the token.
+    pub hash: TokenHash,
+    /// Creation time, Unix seconds.
+    pub created_at: i64,
+    /// Expiry, Unix seconds.
+    pub expires_at: i64,
+    /// Registrations it may still authorize.
+    pub uses_left: u32,
+}
+
+impl InitialAccessToken {
+    /// Whether it can authorize a registration at `now`.
+    pub fn is_usable(&self, now: i64) -> bool {
+        self.uses_left > 0 && now < self.expires_at
+    }
+}

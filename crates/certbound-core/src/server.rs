@@ -50,6 +50,8 @@ pub struct OAuthSettings {
     pub session_lifetime: u64,
     /// Require PKCE of every client, not only public ones (RFC 9700 §2.1.1).
     pub require_pkce: bool,
+    /// Who may register clients dynamically (RFC 7591 §3).
+    pub registration_policy: crate::dynamic_registration::RegistrationPolicy,
 }
 
 impl OAuthSettings {
@@ -72,6 +74,7 @@ impl OAuthSettings {
             refresh_token_reuse_grace: 0,
             session_lifetime: 8 * 3600,
             require_pkce: false,
+            registration_policy: crate::dynamic_registration::RegistrationPolicy::default(),
         }
     }
 

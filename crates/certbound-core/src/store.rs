@@ -4,7 +4,8 @@
 
 use crate::jose::SigningKey;
 use crate::model::{
-    AccessTokenRecord, AuthorizationCodeRecord, Client, Consent, RefreshTokenRecord, Session, User,
+    AccessTokenRecord, AuthorizationCodeRecord, Client, Consent, InitialAccessToken,
+    RefreshTokenRecord, Session, User,
 };
 use crate::secret::TokenHash;
 use async_trait::async_trait;
@@ -157,9 +158,48 @@ pub trait KeyStore: Send + Sync {
     async fn set_key_retire_at(&self, kid: &str, retire_at: Option<i64>) -> Result<(), StoreError>;
 }
 
+/// Dynamic client registration: RFC 7591 §3 initial access tokens and the RFC 7592
+/// registration access token of a client (both by hash only).
+#[async_trait]
+pub trait RegistrationStore: Send + Sync {
+    /// Stores a new initial access token; `Conflict` if its id exists.
+    async fn insert_initial_access_token(
+        &self,
+        token: &InitialAccessToken,
+    ) -> Result<(), StoreError>;
+    /// Looks an initial access token up by the hash of its value.
+    async fn find_initial_access_token(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<Option<InitialAccessToken>, StoreError>;
+    /// Takes one use of a token that is unexpired at `now` and has uses left. Atomic: of
+    /// concurrent callers for its last use exactly one gets `true`.
+    async fn use_initial_access_token(
+        &self,
+        hash: &TokenHash,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    /// Every initial access token, oldest first.
+    async fn list_initial_access_tokens(&self) -> Result<Vec<InitialAccessToken>, StoreError>;
+    /// Deletes (revokes) an initial access token by id; returns whether it existed.
+    async fn delete_initial_access_token(&self, id: &str) -> Result<bool, StoreError>;
+    /// Replaces a client's registration access token hash with `new` if it is still `old`
+    /// (compare-and-swap: a token is good for one rotation only); false otherwise.
+    async fn replace_registration_token(
+        &self,
+        client_id: &str,
+        old: &TokenHash,
+        new: &TokenHash,
+    ) -> Result<bool, StoreError>;
+}
+
 /// Everything the server needs from storage.
 pub trait Store:
-    ClientStore + UserStore + TokenStore + GrantStore + SessionStore + KeyStore
+    ClientStore + UserStore + TokenStore + GrantStore + SessionStore + KeyStore + RegistrationStore
 {
 }
-impl<T: ClientStore + UserStore + TokenStore + GrantStore + SessionStore + KeyStore> Store for T {}
+impl<
+    T: ClientStore + UserStore + TokenStore + GrantStore + SessionStore + KeyStore + RegistrationStore,
+> Store for T
+{
+}

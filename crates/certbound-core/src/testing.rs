@@ -5,12 +5,13 @@
 
 use crate::jose::SigningKey;
 use crate::model::{
-    AccessTokenRecord, AuthorizationCodeRecord, Client, Consent, RefreshTokenRecord, Session, User,
+    AccessTokenRecord, AuthorizationCodeRecord, Client, Consent, InitialAccessToken,
+    RefreshTokenRecord, Session, User,
 };
 use crate::secret::TokenHash;
 use crate::store::{
-    ClientStore, CodeRedemption, GrantStore, KeyStore, SessionStore, StoreError, TokenStore,
-    UserStore,
+    ClientStore, CodeRedemption, GrantStore, KeyStore, RegistrationStore, SessionStore, StoreError,
+    TokenStore, UserStore,
 };
 use crate::{AuthServer, Clock, OAuthSettings};
 use async_trait::async_trait;
@@ -48,6 +49,60 @@ pub struct MemoryStore {
     consents: Mutex<HashMap<(String, String), Consent>>,
     keys: Mutex<Vec<SigningKey>>,
     revoked_families: Mutex<std::collections::HashSet<[u8; 32]>>,
+    initial_tokens: Mutex<Vec<InitialAccessToken>>,
+}
+
+#[async_trait]
+impl RegistrationStore for MemoryStore {
+    async fn insert_initial_access_token(&self, t: &InitialAccessToken) -> Result<(), StoreError> {
+        let mut all = self.initial_tokens.lock().unwrap();
+        if all.iter().any(|o| o.id == t.id) {
+            return Err(StoreError::Conflict);
+        }
+        all.push(t.clone());
+        Ok(())
+    }
+    async fn find_initial_access_token(
+        &self,
+        h: &TokenHash,
+    ) -> Result<Option<InitialAccessToken>, StoreError> {
+        let all = self.initial_tokens.lock().unwrap();
+        Ok(all.iter().find(|t| t.hash == *h).cloned())
+    }
+    async fn use_initial_access_token(&self, h: &TokenHash, now: i64) -> Result<bool, StoreError> {
+        let mut all = self.initial_tokens.lock().unwrap();
+        Ok(match all.iter_mut().find(|t| t.hash == *h) {
+            Some(t) if t.is_usable(now) => {
+                t.uses_left -= 1;
+                true
+            }
+            _ => false,
+        })
+    }
+    async fn list_initial_access_tokens(&self) -> Result<Vec<InitialAccessToken>, StoreError> {
+        Ok(self.initial_tokens.lock().unwrap().clone())
+    }
+    async fn delete_initial_access_token(&self, id: &str) -> Result<bool, StoreError> {
+        let mut all = self.initial_tokens.lock().unwrap();
+        let before = all.len();
+        all.retain(|t| t.id != id);
+        Ok(all.len() != before)
+    }
+    async fn replace_registration_token(
+        &self,
+        client_id: &str,
+        old: &TokenHash,
+        new: &TokenHash,
+    ) -> Result<bool, StoreError> {
+        let mut clients = self.clients.lock().unwrap();
+        Ok(match clients.get_mut(client_id) {
+            Some(c) if c.registration_token_hash == Some(*old) => {
+                c.registration_token_hash = Some(*new);
+                true
+            }
+            _ => false,
+        })
+    }
 }
 
 #[async_trait]
@@ -257,6 +312,11 @@ impl ClientStore for MemoryStore {
             .is_some())
     }
     async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
+        self.tokens.lock().unwrap().retain(|_, t| t.client_id != id);
+        self.refresh
+            .lock()
+            .unwrap()
+            .retain(|_, t| t.client_id != id);
         Ok(self.clients.lock().unwrap().remove(id).is_some())
     }
 }

@@ -43,6 +43,9 @@ pub enum Command {
     /// Revoke tokens (incident response).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Dynamic client registration (RFC 7591): initial access tokens.
+    #[command(subcommand)]
+    Registration(RegistrationCommand),
     /// Run the demo web client (like WSO2's Playground2) and a protected API against a
     /// running certbound.
     Playground(PlaygroundArgs),
@@ -61,6 +64,44 @@ pub struct PlaygroundArgs {
     /// https://localhost:9443/oauth2/token).
     #[arg(long, value_name = "URL")]
     pub issuer: Option<String>,
+}
+
+/// Dynamic registration commands.
+#[derive(Debug, Subcommand)]
+pub enum RegistrationCommand {
+    /// Manage initial access tokens (RFC 7591 §3), needed to register when
+    /// [registration] policy = "initial_access_token".
+    #[command(subcommand)]
+    Token(InitialTokenCommand),
+}
+
+/// Initial access token commands.
+#[derive(Debug, Subcommand)]
+pub enum InitialTokenCommand {
+    /// Create an initial access token. It is printed once; only its hash is stored.
+    Create {
+        /// Lifetime in seconds (default one day, at most ten years).
+        #[arg(long, value_name = "SECONDS", default_value_t = 86_400)]
+        expires_in: u64,
+        /// How many registrations it may authorize (default one).
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        uses: u32,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List initial access tokens (ids, expiry, uses left; never the tokens).
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke an initial access token by id.
+    Revoke {
+        /// The id shown by `create` and `list`.
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+    },
 }
 
 /// Token commands.

@@ -68,6 +68,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Keys(k) => commands::keys::run(&config, k).await,
             Command::Consent(c) => commands::keys::consent(&config, c).await,
             Command::Token(t) => commands::keys::token(&config, t).await,
+            Command::Registration(r) => commands::registration::run(&config, r).await,
             Command::Playground(p) => playground::run(config, p).await,
         }
     })

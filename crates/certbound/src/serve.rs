@@ -177,6 +177,7 @@ pub fn settings(
         refresh_token_reuse_grace: config.refresh_token_reuse_grace,
         session_lifetime: config.session_lifetime,
         require_pkce: config.require_pkce,
+        registration_policy: config.registration_policy,
     }
 }
 

@@ -193,6 +193,12 @@ impl ClientMetadata {
         v
     }
 
+    /// A member's value, when present and not null (RFC 7592 §2.2 checks of `client_id` and
+    /// `client_secret`).
+    pub fn member(&self, name: &str) -> Option<&Value> {
+        self.get(name)
+    }
+
     fn get(&self, name: &str) -> Option<&Value> {
         self.0.get(name).filter(|v| !v.is_null())
     }

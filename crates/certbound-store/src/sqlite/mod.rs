@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0003_refresh_rotation.sql"),
     include_str!("../../migrations/sqlite/0004_token_format.sql"),
     include_str!("../../migrations/sqlite/0005_client_management.sql"),
+    include_str!("../../migrations/sqlite/0006_dynamic_registration.sql"),
 ];
 
 /// A SQLite database file.
@@ -438,6 +439,7 @@ fn user_from_row(r: &SqliteRow) -> Result<User, StoreError> {
 }
 
 mod grants;
+mod registration;
 mod sessions;
 #[cfg(test)]
 mod tests;

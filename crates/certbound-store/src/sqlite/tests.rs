@@ -194,3 +194,80 @@ async fn users_list_update_and_delete_revokes_their_tokens() {
     let t = store.find_access_token(&token.hash).await.unwrap().unwrap();
     assert!(t.revoked, "a deleted user's tokens must stop working");
 }
+
+#[tokio::test]
+async fn initial_access_tokens_are_spent_atomically_and_expire() {
+    use certbound_core::model::InitialAccessToken;
+    use certbound_core::store::RegistrationStore;
+    let (_dir, store) = open().await;
+    let t = InitialAccessToken {
+        id: "abc".into(),
+        hash: TokenHash::of(b"iat"),
+        created_at: 10,
+        expires_at: 100,
+        uses_left: 2,
+    };
+    store.insert_initial_access_token(&t).await.unwrap();
+    assert!(matches!(
+        store.insert_initial_access_token(&t).await,
+        Err(StoreError::Conflict)
+    ));
+    let found = store
+        .find_initial_access_token(&t.hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (found.id.as_str(), found.uses_left, found.expires_at),
+        ("abc", 2, 100)
+    );
+    assert!(
+        !store.use_initial_access_token(&t.hash, 100).await.unwrap(),
+        "expired"
+    );
+    assert!(store.use_initial_access_token(&t.hash, 99).await.unwrap());
+    assert!(store.use_initial_access_token(&t.hash, 99).await.unwrap());
+    assert!(
+        !store.use_initial_access_token(&t.hash, 99).await.unwrap(),
+        "used up"
+    );
+    assert_eq!(store.list_initial_access_tokens().await.unwrap().len(), 1);
+    assert!(store.delete_initial_access_token("abc").await.unwrap());
+    assert!(!store.delete_initial_access_token("abc").await.unwrap());
+    assert!(
+        store
+            .find_initial_access_token(&t.hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn registration_access_tokens_are_replaced_only_from_the_current_one() {
+    use certbound_core::store::RegistrationStore;
+    let (_dir, store) = open().await;
+    let c = client("dyn");
+    store.insert_client(&c).await.unwrap();
+    let (old, new) = (TokenHash([9; 32]), TokenHash([8; 32]));
+    assert!(
+        !store
+            .replace_registration_token("dyn", &new, &old)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .replace_registration_token("dyn", &old, &new)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .replace_registration_token("dyn", &old, &new)
+            .await
+            .unwrap()
+    );
+    let back = store.find_client("dyn").await.unwrap().unwrap();
+    assert_eq!(back.registration_token_hash, Some(new));
+}

@@ -3,4 +3,5 @@
 
 pub mod client;
 pub mod keys;
+pub mod registration;
 pub mod user;

@@ -10,6 +10,8 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+mod registration;
+
 /// Default listen address: loopback only, so a development server is not exposed.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9443";
 /// Default data directory, relative to the working directory.
@@ -28,6 +30,8 @@ struct RawConfig {
     oauth: RawOAuth,
     #[serde(default)]
     log: RawLog,
+    #[serde(default)]
+    registration: registration::RawRegistration,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -179,6 +183,8 @@ pub struct Config {
     pub trusted_ca_file: Option<PathBuf>,
     /// tracing filter directive.
     pub log_filter: String,
+    /// `[registration] policy`: who may register clients dynamically (RFC 7591).
+    pub registration_policy: certbound_core::dynamic_registration::RegistrationPolicy,
 }
 
 /// Values that override the file: environment, then flags.
@@ -333,7 +339,9 @@ impl Config {
         if !(1024..=16 * 1024 * 1024).contains(&max_body_bytes) {
             bail!("server.max_body_bytes must be between 1024 and 16777216");
         }
+        let registration_policy = raw.registration.policy()?;
         Ok(Config {
+            registration_policy,
             listen,
             listen_is_default,
             request_client_certificate,
@@ -549,5 +557,6 @@ mod tests {
         assert_eq!(c.listen, d.listen);
         assert_eq!(c.access_token_lifetime, d.access_token_lifetime);
         assert_eq!(c.max_body_bytes, d.max_body_bytes);
+        assert_eq!(c.registration_policy, d.registration_policy);
     }
 }

@@ -8,6 +8,7 @@ mod discovery;
 mod error;
 mod extract;
 mod introspect;
+mod register;
 mod revoke;
 mod token;
 mod userinfo;
@@ -63,6 +64,13 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/oauth2/userinfo",
             get(userinfo::handle).post(userinfo::handle),
+        )
+        .route("/oauth2/register", post(register::create))
+        .route(
+            "/oauth2/register/{client_id}",
+            get(register::read)
+                .put(register::update)
+                .delete(register::delete),
         )
         .route("/oauth2/jwks", get(discovery::jwks))
         .route(

@@ -22,4 +22,5 @@ mod operations;
 mod playground;
 mod proxy;
 mod refresh;
+mod registration;
 mod resource;
