@@ -5,7 +5,7 @@ mod certificates;
 mod metadata;
 
 pub use certificates::{add_certificate, certificates_expiring, retire_certificate};
-pub use metadata::{ClientMetadata, Registrar};
+pub use metadata::{ClientMetadata, Registrar, certificates_of_jwks};
 
 use crate::model::{Client, ClientAuthMethod, GrantType, RegisteredCertificate, User};
 use crate::scope::Scope;

@@ -10,6 +10,9 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+mod jwks_uri;
+pub use jwks_uri::JwksUriConfig;
+
 /// Default listen address: loopback only, so a development server is not exposed.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9443";
 /// Default data directory, relative to the working directory.
@@ -82,6 +85,8 @@ struct RawOAuth {
     mutualtls: RawMutualTls,
     #[serde(default)]
     introspection: RawIntrospection,
+    #[serde(default)]
+    jwks_uri: jwks_uri::RawJwksUri,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -177,6 +182,8 @@ pub struct Config {
     pub signing_alg: JwsAlg,
     /// Trust anchors for `tls_client_auth`.
     pub trusted_ca_file: Option<PathBuf>,
+    /// Fetching the key sets of `jwks_uri` clients.
+    pub jwks_uri: JwksUriConfig,
     /// tracing filter directive.
     pub log_filter: String,
 }
@@ -360,6 +367,7 @@ impl Config {
             require_pkce: raw.oauth.require_pkce.unwrap_or(false),
             signing_alg,
             trusted_ca_file: raw.oauth.mutualtls.trusted_ca_file,
+            jwks_uri: raw.oauth.jwks_uri.validate()?,
             log_filter: env("CERTBOUND_LOG")
                 .or(raw.log.filter)
                 .unwrap_or_else(|| "info".to_owned()),
@@ -549,5 +557,6 @@ mod tests {
         assert_eq!(c.listen, d.listen);
         assert_eq!(c.access_token_lifetime, d.access_token_lifetime);
         assert_eq!(c.max_body_bytes, d.max_body_bytes);
+        assert_eq!(c.jwks_uri, d.jwks_uri);
     }
 }
