@@ -1,6 +1,7 @@
 //! The `certbound` binary: parses the command line and configuration, then runs a command.
 
 mod cli;
+mod client_keys;
 mod commands;
 mod config;
 mod devtls;

@@ -1,6 +1,7 @@
 //! `certbound serve`: open the store, seed the first admin, load TLS, and run the HTTPS
 //! accept loop that attaches each connection's peer certificate to its requests.
 
+use crate::client_keys::JwksUriKeys;
 use crate::config::{Config, TlsSource};
 use crate::devtls::DevTls;
 use crate::fsutil::{create_private_dir, write_private};
@@ -105,7 +106,8 @@ pub async fn run(config: Config) -> Result<()> {
     }
     let mut settings = settings(&config, issuer.clone(), trust_anchors);
     settings.mtls_alias_base = alias_base;
-    let server = AuthServer::new(store, settings, config.signing_alg);
+    let mut server = AuthServer::new(store, settings, config.signing_alg);
+    server.client_keys = Some(Arc::new(JwksUriKeys::new(&config.jwks_uri)?));
     server
         .keys
         .ensure(

@@ -389,8 +389,9 @@ fn subject_member(subject: &SubjectMatch) -> (&'static str, String) {
 }
 
 /// The certificates of a JWK set: the first `x5c` entry of every key (RFC 7517 §4.7: standard
-/// base64 DER, the key's own certificate first). Every key must carry one.
-pub(crate) fn certificates_of_jwks(jwks: &Value) -> Result<Vec<ClientCertificate>, FieldError> {
+/// base64 DER, the key's own certificate first). Every key must carry one. Used for `jwks` at
+/// registration and for the key sets fetched from a `jwks_uri`.
+pub fn certificates_of_jwks(jwks: &Value) -> Result<Vec<ClientCertificate>, FieldError> {
     if jwks.to_string().len() > MAX_JWKS_BYTES {
         return Err(field("jwks", "is larger than 64 KiB"));
     }

@@ -8,7 +8,7 @@ mod users;
 pub use certificates::{
     add_certificate, certificate_from_pem, certificates_expiring, retire_certificate,
 };
-pub use metadata::{ClientMetadata, Registrar};
+pub use metadata::{ClientMetadata, Registrar, certificates_of_jwks};
 pub use users::leaves_no_admin;
 
 use crate::model::{Client, ClientAuthMethod, GrantType, RegisteredCertificate, User};

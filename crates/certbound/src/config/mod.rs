@@ -11,6 +11,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 mod registration;
+mod jwks_uri;
+pub use jwks_uri::JwksUriConfig;
 
 /// Default listen address: loopback only, so a development server is not exposed.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9443";
@@ -86,6 +88,8 @@ struct RawOAuth {
     mutualtls: RawMutualTls,
     #[serde(default)]
     introspection: RawIntrospection,
+    #[serde(default)]
+    jwks_uri: jwks_uri::RawJwksUri,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -181,6 +185,8 @@ pub struct Config {
     pub signing_alg: JwsAlg,
     /// Trust anchors for `tls_client_auth`.
     pub trusted_ca_file: Option<PathBuf>,
+    /// Fetching the key sets of `jwks_uri` clients.
+    pub jwks_uri: JwksUriConfig,
     /// tracing filter directive.
     pub log_filter: String,
     /// `[registration] policy`: who may register clients dynamically (RFC 7591).
@@ -368,6 +374,7 @@ impl Config {
             require_pkce: raw.oauth.require_pkce.unwrap_or(false),
             signing_alg,
             trusted_ca_file: raw.oauth.mutualtls.trusted_ca_file,
+            jwks_uri: raw.oauth.jwks_uri.validate()?,
             log_filter: env("CERTBOUND_LOG")
                 .or(raw.log.filter)
                 .unwrap_or_else(|| "info".to_owned()),
@@ -558,5 +565,6 @@ mod tests {
         assert_eq!(c.access_token_lifetime, d.access_token_lifetime);
         assert_eq!(c.max_body_bytes, d.max_body_bytes);
         assert_eq!(c.registration_policy, d.registration_policy);
+        assert_eq!(c.jwks_uri, d.jwks_uri);
     }
 }

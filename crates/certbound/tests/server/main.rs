@@ -16,6 +16,7 @@ mod client_auth_secret;
 mod code_flow;
 mod e2e;
 mod introspection;
+mod jwks_uri;
 mod jwt_and_aliases;
 mod malformed;
 mod operations;
