@@ -91,6 +91,86 @@ async fn self_signed_accepts_only_registered_and_currently_valid_certificates() 
     assert!(e.description.contains("not yet valid"));
 }
 
+/// A key source that answers every `jwks_uri` the same way.
+struct FixedKeys(Result<Vec<Thumbprint>, KeySourceError>);
+
+#[async_trait::async_trait]
+impl ClientKeySource for FixedKeys {
+    async fn thumbprints(
+        &self,
+        _jwks_uri: &str,
+        _presented: &Thumbprint,
+    ) -> Result<Vec<Thumbprint>, KeySourceError> {
+        self.0.clone()
+    }
+}
+
+#[tokio::test]
+async fn jwks_uri_clients_are_checked_against_the_key_source() {
+    let store = MemoryStore::default();
+    let good = testing::certificate("good", NOW - DAY, NOW + DAY);
+    let mut s = spec(ClientAuthMethod::SelfSignedTlsClientAuth);
+    s.jwks_uri = Some("https://client.example/jwks".into());
+    let (client, _) = register(&store, s).await;
+    fn with(keys: &FixedKeys) -> AuthContext<'_> {
+        AuthContext {
+            trust_anchors: None,
+            client_keys: Some(keys),
+            now: NOW,
+        }
+    }
+    let published = FixedKeys(Ok(vec![*good.thumbprint()]));
+    let ok = authenticate(
+        &store,
+        &input(&client.client_id),
+        Some(&good),
+        with(&published),
+    )
+    .await
+    .unwrap();
+    assert!(ok.by_mtls);
+    let other = FixedKeys(Ok(vec![Thumbprint::of_der(b"other")]));
+    let e = authenticate(&store, &input(&client.client_id), Some(&good), with(&other))
+        .await
+        .unwrap_err();
+    assert!(e.description.contains("not one of the certificates"));
+    let forbidden = FixedKeys(Err(KeySourceError::Forbidden("10.0.0.1".into())));
+    let e = authenticate(
+        &store,
+        &input(&client.client_id),
+        Some(&good),
+        with(&forbidden),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidClient);
+    assert!(
+        e.description.contains("does not connect to"),
+        "{}",
+        e.description
+    );
+    assert!(!e.description.contains("10.0.0.1"), "no internals");
+    let failed = FixedKeys(Err(KeySourceError::Fetch("timeout".into())));
+    let e = authenticate(
+        &store,
+        &input(&client.client_id),
+        Some(&good),
+        with(&failed),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        e.description.contains("could not be fetched"),
+        "{}",
+        e.description
+    );
+    // Without a key source, such clients fail closed.
+    let e = auth(&store, &input(&client.client_id), Some(&good))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidClient);
+}
+
 #[tokio::test]
 async fn mtls_clients_must_not_send_a_secret() {
     let store = MemoryStore::default();

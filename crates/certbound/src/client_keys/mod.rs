@@ -165,12 +165,16 @@ impl JwksUriKeys {
             .clone();
         let now = (self.now)();
         match (set, &state.last_error) {
-            (Some(s), _) if now.duration_since(s.at) < self.ttl => Ok(s.thumbprints),
+            (Some(s), None) if now.duration_since(s.at) < self.ttl => Ok(s.thumbprints),
+            // The last fetch failed: the set accepts what it holds (past its TTL only for
+            // stale_if_error); for another certificate, the failure is the better answer.
             (Some(s), Some(KeySourceError::Fetch(_)))
                 if now.duration_since(s.at) < self.ttl + self.stale_if_error
                     && s.thumbprints.contains(presented) =>
             {
-                tracing::info!("using an expired jwks_uri key set: fetching it failed");
+                if now.duration_since(s.at) >= self.ttl {
+                    tracing::info!("using an expired jwks_uri key set: fetching it failed");
+                }
                 Ok(s.thumbprints)
             }
             (_, Some(e)) => Err(e.clone()),

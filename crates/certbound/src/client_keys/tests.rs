@@ -166,6 +166,25 @@ async fn a_stale_set_accepts_its_certificates_while_fetching_fails() {
 }
 
 #[tokio::test]
+async fn a_failed_refetch_for_an_unknown_certificate_reports_the_failure() {
+    let s = Setup::new(Duration::ZERO);
+    s.fake.serve(Ok(vec![t("a")]));
+    s.get(&t("a")).await.unwrap();
+    s.advance(10);
+    s.fake.serve(Err(fetch_failed()));
+    assert!(matches!(
+        s.get(&t("b")).await,
+        Err(KeySourceError::Fetch(_))
+    ));
+    assert_eq!(
+        s.get(&t("a")).await.unwrap(),
+        vec![t("a")],
+        "a is still in the fresh set"
+    );
+    assert_eq!(s.fake.calls(), 2);
+}
+
+#[tokio::test]
 async fn a_forbidden_address_drops_the_set() {
     let s = Setup::new(Duration::ZERO);
     s.fake.serve(Ok(vec![t("a")]));

@@ -28,7 +28,7 @@ struct State {
 }
 
 /// An HTTPS server on 127.0.0.1 with `/jwks` (the current key set), `/big` (over 64 KiB, no
-/// Content-Length), `/slow` (answers after 3 s) and `/notjson`.
+/// Content-Length), `/slow` (answers after 3 s), `/notjson` and `/redirect` (to `/jwks`).
 struct JwksServer {
     _runtime: tokio::runtime::Runtime,
     port: u16,
@@ -150,8 +150,11 @@ async fn serve(mut stream: tokio_rustls::server::TlsStream<tokio::net::TcpStream
     };
     // No Content-Length: the body ends when the connection closes, so the size cap has to be
     // enforced while reading.
-    let head =
-        format!("HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\nconnection: close\r\n\r\n");
+    let head = if path == "/redirect" {
+        "HTTP/1.1 302 Found\r\nlocation: /jwks\r\nconnection: close\r\n\r\n".to_owned()
+    } else {
+        format!("HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\nconnection: close\r\n\r\n")
+    };
     let _ = stream.write_all(head.as_bytes()).await;
     for chunk in body.as_bytes().chunks(8 * 1024) {
         if stream.write_all(chunk).await.is_err() {
@@ -269,7 +272,7 @@ fn a_jwks_uri_at_a_forbidden_address_is_refused_without_a_request() {
 }
 
 #[test]
-fn oversize_slow_and_non_json_key_sets_are_refused() {
+fn oversize_slow_non_json_and_redirected_key_sets_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let jwks = JwksServer::start(dir.path());
     let id = pki::self_signed(dir.path(), "id", "svc", Validity::Current);
@@ -279,6 +282,7 @@ fn oversize_slow_and_non_json_key_sets_are_refused() {
         ("/big", "larger than 65536 bytes"),
         ("/slow", "no complete answer within 1 s"),
         ("/notjson", "not JSON"),
+        ("/redirect", "HTTP status 302"),
     ] {
         let client_id = jwks_uri_client(&server, &jwks.uri(path));
         let started = std::time::Instant::now();
@@ -293,6 +297,7 @@ fn oversize_slow_and_non_json_key_sets_are_refused() {
         assert_eq!(jwks.hits(path), 1, "{path}");
         assert!(server.log().contains(cause), "{path}: log names {cause:?}");
     }
+    assert_eq!(jwks.hits("/jwks"), 0, "the redirect was not followed");
     // The same server does accept the certificate from a good key set.
     let good = jwks_uri_client(&server, &jwks.uri("/jwks"));
     server.token_with_cert(&good, &id);
