@@ -139,9 +139,21 @@ pub async fn run(config: Config) -> Result<()> {
     }
     println!("listening on https://{local}");
     tracing::info!(%local, %issuer, "certbound started");
+    log_registration_policy(&config);
     listeners.extend(http_listener.map(|l| (l, None)));
     listener::run(listeners, app).await;
     Ok(())
+}
+
+/// Says at start who may register clients (RFC 7591), loudly when anyone may.
+fn log_registration_policy(config: &Config) {
+    use certbound_core::dynamic_registration::RegistrationPolicy;
+    match config.registration_policy {
+        RegistrationPolicy::Open => tracing::warn!(
+            "[registration] policy = \"open\": anyone who can reach this server can register clients at /oauth2/register"
+        ),
+        policy => tracing::info!(%policy, "dynamic client registration policy"),
+    }
 }
 
 /// The host (and nothing else) of an issuer URL.
