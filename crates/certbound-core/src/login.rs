@@ -1,7 +1,7 @@
 //! Signing in at the authorization endpoint: password check, per-user and per-address
 //! throttling of failures, and browser sessions whose cookie value is stored only as a hash.
 
-use crate::model::Session;
+use crate::model::{Session, User};
 use crate::secret::{self, Secret};
 use crate::{AuthServer, OAuthError};
 use std::collections::HashMap;
@@ -103,6 +103,21 @@ pub async fn login(
     addr: IpAddr,
     now: i64,
 ) -> Result<Result<(Secret, Session), LoginError>, OAuthError> {
+    match authenticate(server, username, password, addr, now).await? {
+        Ok(user) => open_session(server, &user, addr, now).await.map(Ok),
+        Err(e) => Ok(Err(e)),
+    }
+}
+
+/// Checks a username and password, throttled per user and address; opens no session (the
+/// console checks the admin flag first). Returns the user.
+pub async fn authenticate(
+    server: &AuthServer,
+    username: &str,
+    password: &Secret,
+    addr: IpAddr,
+    now: i64,
+) -> Result<Result<User, LoginError>, OAuthError> {
     if let Some(wait) = server.throttle.retry_after(username, addr, now) {
         tracing::warn!(user = %username, %addr, "sign-in throttled after repeated failures");
         return Ok(Err(LoginError::Throttled(wait)));
@@ -126,19 +141,30 @@ pub async fn login(
         return Ok(Err(LoginError::Invalid));
     };
     server.throttle.succeeded(username, addr);
+    Ok(Ok(user))
+}
+
+/// Opens a session for an authenticated user. Returns the cookie value (shown to the browser
+/// only) and the session.
+pub async fn open_session(
+    server: &AuthServer,
+    user: &User,
+    addr: IpAddr,
+    now: i64,
+) -> Result<(Secret, Session), OAuthError> {
     let cookie = secret::generate(server.random.as_ref());
     let sid = secret::generate(server.random.as_ref());
     let lifetime = i64::try_from(server.settings.session_lifetime).unwrap_or(i64::MAX);
     let session = Session {
         hash: cookie.hash(),
         sid: sid.expose()[..22].to_owned(),
-        username: user.username,
+        username: user.username.clone(),
         auth_time: now,
         expires_at: now.saturating_add(lifetime),
     };
     server.store.insert_session(&session).await?;
     tracing::info!(user = %session.username, %addr, "signed in");
-    Ok(Ok((cookie, session)))
+    Ok((cookie, session))
 }
 
 /// The live session for a cookie value, if any.

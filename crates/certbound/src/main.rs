@@ -3,6 +3,7 @@
 mod cli;
 mod commands;
 mod config;
+mod console;
 mod devtls;
 mod fsutil;
 mod http;

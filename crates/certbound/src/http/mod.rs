@@ -2,10 +2,11 @@
 //! into typed requests and typed results into responses; protocol logic is in certbound-core.
 
 mod authorize;
-mod cookies;
+pub(crate) mod cookies;
+pub(crate) mod csrf;
 mod discovery;
 mod error;
-mod extract;
+pub(crate) mod extract;
 mod introspect;
 mod revoke;
 mod token;
@@ -73,6 +74,7 @@ pub fn router(state: AppState) -> Router {
             get(discovery::metadata),
         )
         .route("/static/certbound.css", get(discovery::stylesheet))
+        .merge(crate::console::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)

@@ -12,6 +12,7 @@ mod authorization_code;
 mod client_auth_mtls;
 mod client_auth_secret;
 mod code_flow;
+mod console;
 mod e2e;
 mod introspection;
 mod jwt_and_aliases;
