@@ -214,8 +214,8 @@ impl FormPage {
         let members = SUBJECT_MEMBERS
             .iter()
             .map(|(v, l)| Choice {
-                value: *v,
-                label: *l,
+                value: v,
+                label: l,
                 on: form.subject_member == *v,
             })
             .collect();

@@ -313,3 +313,53 @@ fn certificates_rotate_on_the_detail_page() {
     assert!(r.body.contains("only certificate"), "{}", r.body);
     assert!(server.log().contains("client.certificate.retire"));
 }
+
+#[test]
+fn an_edit_to_tls_client_auth_takes_the_subject_dn_from_the_pasted_certificate() {
+    let server = Server::start();
+    let admin = signed_in(&server, "admin", "admin", "admin");
+    let (client_id, _) = create_secret_client(&admin);
+    let id = pki::self_signed(server.path(), "pki-client", "pki-client", Validity::Current);
+    let pem = std::fs::read_to_string(&id.cert).unwrap();
+    let token = csrf(&admin, &format!("/console/clients/{client_id}/edit"));
+    let r = admin.post(
+        &format!("/console/clients/{client_id}"),
+        &[
+            ("csrf", &token),
+            ("name", "renamed"),
+            ("certificate", &pem),
+            ("auth_method", "tls_client_auth"),
+            ("subject_member", "subject_dn"),
+            ("subject_value", ""),
+            ("grant_type", "client_credentials"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = admin.get(&location(&r));
+    assert!(page.body.contains("Changes saved."), "{}", page.body);
+    assert!(page.body.contains("renamed"));
+    assert!(
+        page.body
+            .contains("Subject DN: O=certbound tests,CN=pki-client"),
+        "{}",
+        page.body
+    );
+    // A value that does not parse is reported next to the DN/SAN field, values kept.
+    let r = admin.post(
+        &format!("/console/clients/{client_id}"),
+        &[
+            ("csrf", &token),
+            ("name", "renamed again"),
+            ("auth_method", "tls_client_auth"),
+            ("subject_member", "san_ip"),
+            ("subject_value", "not-an-ip"),
+            ("grant_type", "client_credentials"),
+        ],
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("id=\"subject-error\""), "{}", r.body);
+    assert!(
+        r.body.contains("value=\"renamed again\""),
+        "entered values are kept"
+    );
+}
