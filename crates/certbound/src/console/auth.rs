@@ -4,12 +4,12 @@
 //! module only adds the admin check and the console cookie.
 
 use super::{ConsoleNav, read_form, server_error, views};
-use crate::http::extract::{ConnectionInfo, client_addr};
+use crate::http::extract::{ConnectionInfo, FormPairs, client_addr, read_form_pairs};
 use crate::http::{AppState, cookies, csrf};
 use crate::pages::{self, redirect};
 use axum::Extension;
 use axum::body::Body;
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
@@ -25,6 +25,36 @@ pub const LOGIN_PATH: &str = "/console/login";
 pub struct ConsoleAdmin {
     /// The administrator's username (for audit logs and the page header).
     pub username: String,
+}
+
+/// A console form posted by a signed-in administrator, its CSRF token checked. The body is read
+/// before anything is answered (answering first makes HTTP/2 clients see a reset stream).
+pub struct AdminForm {
+    /// Who posted it.
+    pub admin: ConsoleAdmin,
+    /// The form.
+    pub form: FormPairs,
+}
+
+impl FromRequest<AppState> for AdminForm {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let (parts, body) = req.into_parts();
+        let form = read_form_pairs(
+            &parts.headers,
+            body,
+            state.max_body_bytes,
+            &super::forms::REPEATABLE,
+        )
+        .await;
+        let admin = admin_from_session(state, &parts.headers).await?;
+        let form = form?;
+        if !csrf::verify(&parts.headers, form.get("csrf")) {
+            return Err(super::forbidden_form());
+        }
+        Ok(AdminForm { admin, form })
+    }
 }
 
 impl FromRequestParts<AppState> for ConsoleAdmin {
@@ -124,13 +154,9 @@ pub async fn login(
 /// `POST /console/logout`: ends the console session and clears its cookie.
 pub async fn logout(
     State(state): State<AppState>,
-    admin: ConsoleAdmin,
     headers: HeaderMap,
-    body: Body,
+    AdminForm { admin, .. }: AdminForm,
 ) -> Response {
-    if let Err(r) = read_form(&state, &headers, body, &[]).await {
-        return r;
-    }
     if let Some(cookie) = cookies::get(&headers, cookies::CONSOLE_SESSION) {
         let _ = login::end_session(&state.server, &cookie).await;
     }

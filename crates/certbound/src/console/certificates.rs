@@ -3,12 +3,11 @@
 //! POST. The rules (expired, duplicate, last certificate, limit) are certbound-core's
 //! `add_certificate` / `retire_certificate`.
 
-use super::auth::ConsoleAdmin;
+use super::auth::{AdminForm, ConsoleAdmin};
 use super::clients::{detail_page, find};
-use super::{ConsoleNav, read_form, server_error, show};
+use super::{ConsoleNav, server_error, show};
 use crate::http::AppState;
 use crate::pages::redirect;
-use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -19,15 +18,10 @@ use certbound_mtls::{ClientCertificate, Thumbprint};
 /// `POST /console/clients/{id}/certificates`: registers one more certificate.
 pub async fn add(
     State(state): State<AppState>,
-    admin: ConsoleAdmin,
     headers: HeaderMap,
     Path(id): Path<String>,
-    body: Body,
+    AdminForm { admin, form }: AdminForm,
 ) -> Response {
-    let form = match read_form(&state, &headers, body, &[]).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
     let mut client = match find(&state, &headers, &admin, &id).await {
         Ok(c) => c,
         Err(r) => return r,
@@ -64,15 +58,10 @@ pub async fn add(
 /// `x5t#S256`.
 pub async fn retire(
     State(state): State<AppState>,
-    admin: ConsoleAdmin,
     headers: HeaderMap,
     Path(id): Path<String>,
-    body: Body,
+    AdminForm { admin, form }: AdminForm,
 ) -> Response {
-    let form = match read_form(&state, &headers, body, &[]).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
     let mut client = match find(&state, &headers, &admin, &id).await {
         Ok(c) => c,
         Err(r) => return r,

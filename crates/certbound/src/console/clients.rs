@@ -3,14 +3,13 @@
 //! functions and the store, audit-log the change and answer 303 (or the page again, with the
 //! entered values and the error next to its field).
 
-use super::auth::ConsoleAdmin;
+use super::auth::{AdminForm, ConsoleAdmin};
 use super::forms::{self, ClientForm};
 use super::views::{self, CertView, ClientRow, CreatedPage, DeletePage, DetailPage, FieldErrors};
 use super::views::{FormPage, ListPage, MessagePage};
-use super::{ConsoleNav, expiry_warning_days, read_form, server_error, show};
+use super::{ConsoleNav, expiry_warning_days, server_error, show};
 use crate::http::AppState;
 use crate::pages::redirect;
-use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -101,14 +100,9 @@ fn spec_of(form: &ClientForm) -> Result<ClientSpec, FieldError> {
 /// `POST /console/clients`: validates, registers, and shows the client id and secret once.
 pub async fn create(
     State(state): State<AppState>,
-    admin: ConsoleAdmin,
     headers: HeaderMap,
-    body: Body,
+    AdminForm { admin, form: pairs }: AdminForm,
 ) -> Response {
-    let pairs = match read_form(&state, &headers, body, &forms::REPEATABLE).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
     let form = ClientForm::from_pairs(&pairs);
     let nav = ConsoleNav::new(&state, &headers, &admin);
     let now = state.server.clock.now();
@@ -258,15 +252,10 @@ pub async fn edit(
 /// secret, shown once.
 pub async fn update(
     State(state): State<AppState>,
-    admin: ConsoleAdmin,
     headers: HeaderMap,
     Path(id): Path<String>,
-    body: Body,
+    AdminForm { admin, form: pairs }: AdminForm,
 ) -> Response {
-    let pairs = match read_form(&state, &headers, body, &forms::REPEATABLE).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
     let existing = match find(&state, &headers, &admin, &id).await {
         Ok(c) => c,
         Err(r) => return r,
@@ -333,15 +322,10 @@ fn delete_page(
 /// `POST /console/clients/{id}/delete`: deletes when the confirmation box is ticked.
 pub async fn delete(
     State(state): State<AppState>,
-    admin: ConsoleAdmin,
     headers: HeaderMap,
     Path(id): Path<String>,
-    body: Body,
+    AdminForm { admin, form: pairs }: AdminForm,
 ) -> Response {
-    let pairs = match read_form(&state, &headers, body, &[]).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
     let client = match find(&state, &headers, &admin, &id).await {
         Ok(c) => c,
         Err(r) => return r,

@@ -76,7 +76,8 @@ fn show(status: StatusCode, page: &impl Template, nav: &ConsoleNav) -> Response 
     csrf::with_cookie(pages::render(status, page), &nav.csrf, nav.new_csrf)
 }
 
-/// Reads a console form and checks its CSRF token (403 when missing or wrong).
+/// Reads the console sign-in form and checks its CSRF token (403 when missing or wrong); the
+/// signed-in forms use [`auth::AdminForm`].
 async fn read_form(
     state: &AppState,
     headers: &HeaderMap,
@@ -85,13 +86,18 @@ async fn read_form(
 ) -> Result<FormPairs, Response> {
     let form = read_form_pairs(headers, body, state.max_body_bytes, repeatable).await?;
     if !csrf::verify(headers, form.get("csrf")) {
-        return Err(pages::error(
-            StatusCode::FORBIDDEN,
-            "invalid_request",
-            "This form has expired or was not sent by this site. Reload the page and try again.",
-        ));
+        return Err(forbidden_form());
     }
     Ok(form)
+}
+
+/// 403 for a form without the right CSRF token.
+fn forbidden_form() -> Response {
+    pages::error(
+        StatusCode::FORBIDDEN,
+        "invalid_request",
+        "This form has expired or was not sent by this site. Reload the page and try again.",
+    )
 }
 
 fn server_error(e: OAuthError) -> Response {
