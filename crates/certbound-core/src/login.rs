@@ -94,9 +94,24 @@ impl LoginThrottle {
     }
 }
 
-/// Checks a username and password under the failure throttle: the sign-in page and the admin
-/// API's HTTP Basic authentication both go through here. Returns the user on success.
-pub async fn check_password(
+/// Checks a username and password and opens a session. Returns the cookie value (shown to the
+/// browser only) and the session.
+pub async fn login(
+    server: &AuthServer,
+    username: &str,
+    password: &Secret,
+    addr: IpAddr,
+    now: i64,
+) -> Result<Result<(Secret, Session), LoginError>, OAuthError> {
+    match authenticate(server, username, password, addr, now).await? {
+        Ok(user) => open_session(server, &user, addr, now).await.map(Ok),
+        Err(e) => Ok(Err(e)),
+    }
+}
+
+/// Checks a username and password, throttled per user and address; opens no session (the
+/// console checks the admin flag first; the admin API checks HTTP Basic with it). Returns the user.
+pub async fn authenticate(
     server: &AuthServer,
     username: &str,
     password: &Secret,
@@ -129,32 +144,27 @@ pub async fn check_password(
     Ok(Ok(user))
 }
 
-/// Checks a username and password and opens a session. Returns the cookie value (shown to the
-/// browser only) and the session.
-pub async fn login(
+/// Opens a session for an authenticated user. Returns the cookie value (shown to the browser
+/// only) and the session.
+pub async fn open_session(
     server: &AuthServer,
-    username: &str,
-    password: &Secret,
+    user: &User,
     addr: IpAddr,
     now: i64,
-) -> Result<Result<(Secret, Session), LoginError>, OAuthError> {
-    let user = match check_password(server, username, password, addr, now).await? {
-        Ok(user) => user,
-        Err(e) => return Ok(Err(e)),
-    };
+) -> Result<(Secret, Session), OAuthError> {
     let cookie = secret::generate(server.random.as_ref());
     let sid = secret::generate(server.random.as_ref());
     let lifetime = i64::try_from(server.settings.session_lifetime).unwrap_or(i64::MAX);
     let session = Session {
         hash: cookie.hash(),
         sid: sid.expose()[..22].to_owned(),
-        username: user.username,
+        username: user.username.clone(),
         auth_time: now,
         expires_at: now.saturating_add(lifetime),
     };
     server.store.insert_session(&session).await?;
     tracing::info!(user = %session.username, %addr, "signed in");
-    Ok(Ok((cookie, session)))
+    Ok((cookie, session))
 }
 
 /// The live session for a cookie value, if any.

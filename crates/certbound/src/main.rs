@@ -4,6 +4,7 @@ mod cli;
 mod client_keys;
 mod commands;
 mod config;
+mod console;
 mod devtls;
 mod fsutil;
 mod http;

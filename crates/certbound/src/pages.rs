@@ -131,3 +131,13 @@ pub fn secure_headers(h: &mut axum::http::HeaderMap) {
 pub fn error(status: StatusCode, code: &str, message: &str) -> Response {
     render(status, &ErrorPage { message, code })
 }
+
+/// A redirect (302 after GET, 303 after POST) with the page security headers.
+pub fn redirect(status: StatusCode, location: &str) -> Response {
+    let mut response = status.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    secure_headers(response.headers_mut());
+    response
+}

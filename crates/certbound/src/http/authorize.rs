@@ -2,18 +2,18 @@
 //! §3.1.2). Forms carry the original request and a CSRF token; POSTs answer 303.
 
 use super::extract::{ConnectionInfo, FormPairs, client_addr, read_form_pairs};
-use super::{AppState, cookies};
-use crate::pages::{self, ClaimRow, ConsentPage, LoginPage};
+use super::{AppState, cookies, csrf};
+use crate::pages::{self, ClaimRow, ConsentPage, LoginPage, redirect};
 use axum::Extension;
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use certbound_core::OAuthError;
 use certbound_core::authorize::{AuthorizationRequest, AuthorizeError, Decision, Next};
 use certbound_core::login::{self, LoginError};
 use certbound_core::model::Session;
-use certbound_core::secret::{self, Secret};
+use certbound_core::secret::Secret;
 
 /// `GET /oauth2/authorize`.
 pub async fn start(
@@ -172,7 +172,7 @@ async fn read_page_form(
     repeatable: &[&str],
 ) -> Result<(FormPairs, AuthorizationRequest), Response> {
     let form = read_form_pairs(headers, body, state.max_body_bytes, repeatable).await?;
-    if !csrf_ok(headers, form.get("csrf")) {
+    if !csrf::verify(headers, form.get("csrf")) {
         return Err(expired_form());
     }
     match AuthorizationRequest::parse(&state.server, form.get("request").unwrap_or_default()).await
@@ -193,39 +193,6 @@ async fn current_session(
     }
 }
 
-/// The CSRF token of this browser, and whether it is new (then it must be set as a cookie).
-fn csrf_token(state: &AppState, headers: &HeaderMap) -> (String, bool) {
-    match cookies::get(headers, cookies::CSRF) {
-        Some(t) if t.len() == 43 => (t, false),
-        _ => (
-            secret::generate(state.server.random.as_ref())
-                .expose()
-                .to_owned(),
-            true,
-        ),
-    }
-}
-
-/// Double-submit check: the form's token equals the cookie's, compared in constant time.
-fn csrf_ok(headers: &HeaderMap, form: Option<&str>) -> bool {
-    match (cookies::get(headers, cookies::CSRF), form) {
-        (Some(c), Some(f)) if c.len() == f.len() => {
-            subtle::ConstantTimeEq::ct_eq(c.as_bytes(), f.as_bytes()).into()
-        }
-        _ => false,
-    }
-}
-
-fn with_csrf_cookie(mut response: Response, token: &str, new: bool) -> Response {
-    if new {
-        response.headers_mut().append(
-            header::SET_COOKIE,
-            cookies::set(cookies::CSRF, token, Some(86_400)),
-        );
-    }
-    response
-}
-
 fn login_page(
     state: &AppState,
     headers: &HeaderMap,
@@ -234,7 +201,7 @@ fn login_page(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let (csrf, new) = csrf_token(state, headers);
+    let (csrf, new) = csrf::token(state, headers);
     let query = request.query();
     let page = LoginPage {
         client_name: &request.client.name,
@@ -243,7 +210,7 @@ fn login_page(
         username,
         error,
     };
-    with_csrf_cookie(pages::render(status, &page), &csrf, new)
+    csrf::with_cookie(pages::render(status, &page), &csrf, new)
 }
 
 async fn consent_page(
@@ -266,7 +233,7 @@ async fn consent_page(
             name: c.clone(),
         })
         .collect();
-    let (csrf, new) = csrf_token(state, headers);
+    let (csrf, new) = csrf::token(state, headers);
     let query = request.query();
     let page = ConsentPage {
         client_name: &request.client.name,
@@ -276,7 +243,7 @@ async fn consent_page(
         claims: rows,
         scopes: request.scope.to_string(),
     };
-    with_csrf_cookie(pages::render(StatusCode::OK, &page), &csrf, new)
+    csrf::with_cookie(pages::render(StatusCode::OK, &page), &csrf, new)
 }
 
 /// An invalid request: a page, or a redirect with the error (302 after GET, 303 after POST).
@@ -303,13 +270,4 @@ fn server_error(e: OAuthError) -> Response {
         e.code.as_str(),
         "Something went wrong on our side. Try again shortly.",
     )
-}
-
-fn redirect(status: StatusCode, location: &str) -> Response {
-    let mut response = status.into_response();
-    if let Ok(v) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(header::LOCATION, v);
-    }
-    pages::secure_headers(response.headers_mut());
-    response
 }

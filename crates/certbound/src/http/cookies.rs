@@ -1,5 +1,5 @@
-//! The browser cookies of the sign-in flow: the session cookie and the CSRF cookie, both
-//! `__Host-` prefixed, `Secure`, `HttpOnly`, `SameSite=Lax`.
+//! The browser cookies of the sign-in flow and the console: the session cookies and the CSRF
+//! cookie, all `__Host-` prefixed, `Secure`, `HttpOnly`, `SameSite=Lax`.
 
 use axum::http::{HeaderMap, HeaderValue, header};
 
@@ -7,6 +7,9 @@ use axum::http::{HeaderMap, HeaderValue, header};
 /// browser refuse it unless it is Secure, for this exact host, with Path=/ — so a sibling
 /// subdomain cannot plant one.
 pub const SESSION: &str = "__Host-certbound-session";
+/// The console's admin session: its own cookie, so an OAuth sign-in (single sign-on for
+/// applications) never opens the console and signing out of the console ends only that.
+pub const CONSOLE_SESSION: &str = "__Host-certbound-console";
 /// The CSRF token, double-submitted in every form (also `__Host-`, for the same reason).
 pub const CSRF: &str = "__Host-certbound-csrf";
 

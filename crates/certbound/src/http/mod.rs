@@ -3,10 +3,11 @@
 
 pub mod admin;
 mod authorize;
-mod cookies;
+pub(crate) mod cookies;
+pub(crate) mod csrf;
 mod discovery;
 mod error;
-mod extract;
+pub(crate) mod extract;
 mod introspect;
 mod register;
 mod revoke;
@@ -83,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/static/certbound.css", get(discovery::stylesheet))
         .merge(admin::router())
+        .merge(crate::console::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)

@@ -8,7 +8,7 @@ use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Command;
 
-fn node_dir() -> PathBuf {
+pub fn node_dir() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/node");
     assert!(
         dir.join("node_modules").exists(),
@@ -18,13 +18,13 @@ fn node_dir() -> PathBuf {
 }
 
 /// Screenshots go to target/test-artifacts/, kept after the run.
-fn artifacts() -> PathBuf {
+pub fn artifacts() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-artifacts");
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
-fn run_node(script: &str, env: &[(&str, String)]) -> Value {
+pub fn run_node(script: &str, env: &[(&str, String)]) -> Value {
     let mut cmd = Command::new("node");
     cmd.arg(script).current_dir(node_dir());
     for (k, v) in env {

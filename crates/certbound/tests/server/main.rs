@@ -14,6 +14,7 @@ mod cli_clients;
 mod client_auth_mtls;
 mod client_auth_secret;
 mod code_flow;
+mod console;
 mod e2e;
 mod introspection;
 mod jwks_uri;

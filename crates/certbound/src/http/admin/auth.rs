@@ -93,7 +93,7 @@ async fn admin_from_basic(
     addr: std::net::IpAddr,
     now: i64,
 ) -> Result<User, ApiError> {
-    match login::check_password(
+    match login::authenticate(
         server,
         &credentials.username,
         &credentials.password,
