@@ -30,9 +30,11 @@ fn input(client_id: &str) -> ClientCredentialsInput {
     }
 }
 
+static NO_TRUST_STORES: crate::trust_stores::TrustStores = crate::trust_stores::TrustStores::new();
+
 fn ctx() -> AuthContext<'static> {
     AuthContext {
-        trust_anchors: None,
+        trust_stores: &NO_TRUST_STORES,
         client_keys: None,
         now: NOW,
     }
