@@ -4,6 +4,7 @@ mod cli;
 mod commands;
 mod config;
 mod devtls;
+mod expiry;
 mod fsutil;
 mod http;
 mod listener;
@@ -11,6 +12,7 @@ mod pages;
 mod playground;
 mod serve;
 mod tls;
+mod trust_stores;
 
 use clap::Parser;
 use cli::{Cli, Command, UserCommand};

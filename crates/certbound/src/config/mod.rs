@@ -10,6 +10,9 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+mod trust;
+pub use trust::TrustStoreConfig;
+
 /// Default listen address: loopback only, so a development server is not exposed.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9443";
 /// Default data directory, relative to the working directory.
@@ -28,6 +31,8 @@ struct RawConfig {
     oauth: RawOAuth,
     #[serde(default)]
     log: RawLog,
+    #[serde(default)]
+    trust_stores: std::collections::BTreeMap<String, trust::RawTrustStore>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -94,6 +99,7 @@ struct RawIntrospection {
 #[serde(deny_unknown_fields)]
 struct RawMutualTls {
     trusted_ca_file: Option<PathBuf>,
+    certificate_expiry_warning_days: Option<u32>,
     client_certificate_header: Option<String>,
     client_certificate_header_format: Option<HeaderFormat>,
     client_certificate_chain_header: Option<String>,
@@ -175,8 +181,11 @@ pub struct Config {
     pub require_pkce: bool,
     /// Algorithm of new signing keys.
     pub signing_alg: JwsAlg,
-    /// Trust anchors for `tls_client_auth`.
-    pub trusted_ca_file: Option<PathBuf>,
+    /// Trust stores for `tls_client_auth`: `[trust_stores.NAME]`, plus `default` from
+    /// `[oauth.mutualtls] trusted_ca_file`.
+    pub trust_stores: Vec<TrustStoreConfig>,
+    /// Registered client certificates expiring within this many days are reported (0: off).
+    pub certificate_expiry_warning_days: u32,
     /// tracing filter directive.
     pub log_filter: String,
 }
@@ -359,7 +368,15 @@ impl Config {
             session_lifetime,
             require_pkce: raw.oauth.require_pkce.unwrap_or(false),
             signing_alg,
-            trusted_ca_file: raw.oauth.mutualtls.trusted_ca_file,
+            trust_stores: trust::trust_stores(
+                raw.trust_stores,
+                raw.oauth.mutualtls.trusted_ca_file,
+            )?,
+            certificate_expiry_warning_days: raw
+                .oauth
+                .mutualtls
+                .certificate_expiry_warning_days
+                .unwrap_or(30),
             log_filter: env("CERTBOUND_LOG")
                 .or(raw.log.filter)
                 .unwrap_or_else(|| "info".to_owned()),
@@ -549,5 +566,10 @@ mod tests {
         assert_eq!(c.listen, d.listen);
         assert_eq!(c.access_token_lifetime, d.access_token_lifetime);
         assert_eq!(c.max_body_bytes, d.max_body_bytes);
+        assert_eq!(
+            c.certificate_expiry_warning_days,
+            d.certificate_expiry_warning_days
+        );
+        assert!(c.trust_stores.is_empty());
     }
 }

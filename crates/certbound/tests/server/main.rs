@@ -21,3 +21,4 @@ mod playground;
 mod proxy;
 mod refresh;
 mod resource;
+mod trust_stores;
