@@ -261,6 +261,62 @@ mod tests {
         format!("http://{addr}/ca.crl")
     }
 
+    /// A CA (PEM) and a DER CRL it signs, revoking nothing.
+    fn ca_and_crl() -> (String, Vec<u8>) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.distinguished_name
+            .push(rcgen::DnType::CommonName, "URL CA");
+        p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let pem = p.self_signed(&key).unwrap().pem();
+        let issuer = rcgen::Issuer::new(p, key);
+        let now = time::OffsetDateTime::now_utc();
+        let crl = rcgen::CertificateRevocationListParams {
+            this_update: now - time::Duration::minutes(1),
+            next_update: now + time::Duration::days(1),
+            crl_number: rcgen::SerialNumber::from(1u64),
+            issuing_distribution_point: None,
+            revoked_certs: Vec::new(),
+            key_identifier_method: rcgen::KeyIdMethod::Sha256,
+        }
+        .signed_by(&issuer)
+        .unwrap();
+        (pem, crl.der().to_vec())
+    }
+
+    #[tokio::test]
+    async fn crl_urls_load_and_a_dead_url_does_not_stop_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let (pem, crl) = ca_and_crl();
+        let ca_file = dir.path().join("ca.pem");
+        std::fs::write(&ca_file, pem).unwrap();
+        let len = crl.len();
+        let live = serve(crl, len).await;
+        let dead = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            format!("http://{}/gone.crl", l.local_addr().unwrap())
+        };
+        let config = |name: &str, url: &str| TrustStoreConfig {
+            name: name.into(),
+            ca_file: ca_file.clone(),
+            crl_files: Vec::new(),
+            crl_urls: vec![url.into()],
+            crl_refresh_interval: Duration::from_secs(3600),
+        };
+        let now = certbound_core::Clock::now(&certbound_core::SystemClock);
+        let stores = load(&[config("live", &live), config("dead", &dead)], now)
+            .await
+            .unwrap();
+        let live = stores.get("live").unwrap();
+        assert!(live.checks_revocation());
+        assert_eq!(live.crls().len(), 1);
+        let dead = stores.get("dead").unwrap();
+        assert!(
+            dead.checks_revocation() && dead.crls().is_empty(),
+            "fail closed"
+        );
+    }
+
     #[tokio::test]
     async fn download_enforces_the_size_cap() {
         let http = http_client().unwrap();
