@@ -26,6 +26,7 @@ pub mod secret;
 pub mod server;
 pub mod store;
 pub mod tokens;
+pub mod trust_stores;
 pub mod userinfo;
 
 #[cfg(test)]

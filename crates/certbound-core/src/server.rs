@@ -10,9 +10,9 @@ use crate::password::PasswordVerifier;
 use crate::request::{IntrospectionRequest, TokenRequest};
 use crate::store::Store;
 use crate::tokens::TokenResponse;
+use crate::trust_stores::TrustStores;
 use crate::{Clock, OAuthError, Random, grant};
 use certbound_mtls::PeerCertificate;
-use certbound_mtls::TrustAnchors;
 use std::sync::Arc;
 
 /// Protocol settings, validated from the configuration file.
@@ -28,8 +28,11 @@ pub struct OAuthSettings {
     pub access_token_audience: String,
     /// Base URL of the mutual-TLS endpoint aliases listener (RFC 8705 §5), when enabled.
     pub mtls_alias_base: Option<String>,
-    /// Trust anchors for `tls_client_auth` clients.
-    pub trust_anchors: Option<Arc<TrustAnchors>>,
+    /// Named trust stores for `tls_client_auth` clients (RFC 8705 §2.1, §7.4); use
+    /// `trust_stores.contains(name)` to validate a client's `trust_store`.
+    pub trust_stores: Arc<TrustStores>,
+    /// Registered client certificates expiring within this many seconds are reported.
+    pub certificate_expiry_warning: i64,
     /// Also emit WSO2's `x5t#SHA256` in introspection responses.
     pub legacy_x5t_sha256: bool,
     /// Authorization code lifetime, seconds (RFC 6749 §4.1.2: short).
@@ -64,7 +67,8 @@ impl OAuthSettings {
             access_token_lifetime: 3600,
             access_token_format: crate::model::TokenFormat::Opaque,
             mtls_alias_base: None,
-            trust_anchors: None,
+            trust_stores: Arc::new(TrustStores::new()),
+            certificate_expiry_warning: 30 * 86_400,
             legacy_x5t_sha256: false,
             code_lifetime: 60,
             id_token_lifetime: 3600,
@@ -139,7 +143,7 @@ impl AuthServer {
     /// What client authentication needs at `now`: trust stores and the jwks_uri key source.
     pub fn auth_context(&self, now: i64) -> AuthContext<'_> {
         AuthContext {
-            trust_anchors: self.settings.trust_anchors.as_deref(),
+            trust_stores: &self.settings.trust_stores,
             client_keys: self.client_keys.as_deref(),
             now,
         }

@@ -27,6 +27,15 @@ pub enum CertError {
     /// A distinguished name string is not valid RFC 4514 syntax; carries the reason.
     #[error("invalid distinguished name: {0}")]
     InvalidDn(String),
+    /// A CRL of the trust store lists the certificate (or a presented intermediate) as revoked
+    /// (RFC 5280 §6.3.3).
+    #[error("certificate has been revoked")]
+    Revoked,
+    /// The trust store checks revocation but the certificate's status cannot be established:
+    /// no CRL for its issuer, or the CRL is past its nextUpdate or badly signed. Carries
+    /// webpki's short reason.
+    #[error("certificate revocation status unknown: {0}")]
+    RevocationUnknown(String),
     /// A configured CA certificate cannot be used as a trust anchor.
     #[error("invalid trust anchor certificate")]
     InvalidTrustAnchor,

@@ -3,7 +3,9 @@
 //!
 //! * [`ClientCertificate`]: strict DER/PEM parsing, validity, subject and SANs.
 //! * [`Thumbprint`] and [`Cnf`]: `x5t#S256` (RFC 8705 §3.1).
-//! * [`TrustAnchors`] and [`ClientCertificate::verify_chain`]: PKI validation (RFC 8705 §2.1).
+//! * [`TrustAnchors`] and [`ClientCertificate::verify_chain`]: PKI validation (RFC 8705 §2.1);
+//!   [`RevocationList`] and [`ClientCertificate::verify_chain_with_revocation`]: CRLs
+//!   (RFC 5280 §5, §6.3).
 //! * [`SubjectMatch`] and [`ClientCertificate::matches`]: the registered identity
 //!   (RFC 8705 §2.1.2), including canonical [`DistinguishedName`] comparison (RFC 4514).
 //! * [`parse_forwarded`] and [`ProxyPolicy`]: certificates forwarded by a trusted
@@ -15,6 +17,7 @@
 #![deny(missing_docs)]
 
 mod certificate;
+mod crl;
 mod der;
 mod dn;
 mod dn_parse;
@@ -33,6 +36,7 @@ pub mod vectors;
 mod test_pki;
 
 pub use certificate::{ClientCertificate, SubjectAltName};
+pub use crl::{CrlError, Revocation, RevocationList};
 pub use dn::DistinguishedName;
 pub use error::CertError;
 pub use forwarded::{ForwardedError, HeaderFormat, MAX_HEADER_LEN, parse_forwarded};

@@ -1,4 +1,5 @@
-//! PEM armour (RFC 7468) for certificates: find `CERTIFICATE` blocks, encode one.
+//! PEM armour (RFC 7468) for certificates and CRLs: find `CERTIFICATE` (or `X509 CRL`) blocks,
+//! encode a certificate.
 //!
 //! Only the textual armour lives here; the DER inside is handed to `certificate.rs`. Blocks of
 //! any other label (private keys above all) are refused, so that a user who points the server at
@@ -19,18 +20,27 @@ const DASHES: &str = "-----";
 /// Errors: `NoCertificate` if there is no block at all, `Malformed` for a block with another
 /// label, a missing or mismatched END line, or invalid base64.
 pub(crate) fn certificate_blocks(text: &str) -> Result<Vec<Vec<u8>>, CertError> {
+    labelled_blocks(text, "CERTIFICATE")
+}
+
+/// Decodes every block labelled `label` (e.g. `X509 CRL`, RFC 7468 §6) of `text` to DER, in
+/// order, with the errors of [`certificate_blocks`].
+pub(crate) fn labelled_blocks(text: &str, label: &str) -> Result<Vec<Vec<u8>>, CertError> {
+    let wanted = label;
     let mut out = Vec::new();
     let mut rest = text;
     while let Some(start) = rest.find(BEGIN) {
         let after_begin = &rest[start + BEGIN.len()..];
         let label_end = after_begin.find(DASHES).ok_or(CertError::Malformed)?;
         let label = &after_begin[..label_end];
-        if label != "CERTIFICATE" {
+        if label != wanted {
             return Err(CertError::Malformed);
         }
         let body_and_rest = &after_begin[label_end + DASHES.len()..];
-        let end_marker = "-----END CERTIFICATE-----";
-        let body_end = body_and_rest.find(end_marker).ok_or(CertError::Malformed)?;
+        let end_marker = format!("-----END {wanted}-----");
+        let body_end = body_and_rest
+            .find(end_marker.as_str())
+            .ok_or(CertError::Malformed)?;
         let body = &body_and_rest[..body_end];
         if body.contains(DASHES) {
             // A BEGIN without its END, followed by another block.

@@ -51,6 +51,7 @@ pub(crate) struct LeafSpec {
     pub(crate) not_before: i64,
     pub(crate) not_after: i64,
     pub(crate) sans: Vec<SanType>,
+    pub(crate) serial: Option<u64>,
 }
 
 impl Default for LeafSpec {
@@ -61,6 +62,7 @@ impl Default for LeafSpec {
             not_before: Y2020,
             not_after: Y2040,
             sans: Vec::new(),
+            serial: None,
         }
     }
 }
@@ -76,6 +78,7 @@ fn leaf_params(spec: LeafSpec) -> CertificateParams {
     params.not_before = at(spec.not_before);
     params.not_after = at(spec.not_after);
     params.subject_alt_names = spec.sans;
+    params.serial_number = spec.serial.map(rcgen::SerialNumber::from);
     params
 }
 
@@ -94,6 +97,9 @@ pub(crate) fn self_signed(spec: LeafSpec) -> ClientCertificate {
     ClientCertificate::from_der(cert.der().to_vec()).unwrap()
 }
 
+/// The serial number of every test intermediate CA.
+pub(crate) const INTERMEDIATE_SERIAL: u64 = 0x1000;
+
 /// An intermediate CA signed by `root`: its certificate and its signing material.
 pub(crate) fn intermediate(root: &Ca, cn: &str) -> (ClientCertificate, Ca) {
     let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -105,10 +111,33 @@ pub(crate) fn intermediate(root: &Ca, cn: &str) -> (ClientCertificate, Ca) {
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     params.not_before = at(Y2020);
     params.not_after = at(Y2040);
+    params.serial_number = Some(rcgen::SerialNumber::from(INTERMEDIATE_SERIAL));
     let key = KeyPair::generate().unwrap();
     let issuer = Issuer::from_params(&root.params, &root.key);
     let cert = params.signed_by(&key, &issuer).unwrap();
     let pem = cert.pem();
     let parsed = ClientCertificate::from_der(cert.der().to_vec()).unwrap();
     (parsed, Ca { params, key, pem })
+}
+
+/// A DER CRL signed by `ca` listing `revoked` serials, valid from `this_update` to `next_update`.
+pub(crate) fn crl(ca: &Ca, revoked: &[u64], this_update: i64, next_update: i64) -> Vec<u8> {
+    let params = rcgen::CertificateRevocationListParams {
+        this_update: at(this_update),
+        next_update: at(next_update),
+        crl_number: rcgen::SerialNumber::from(1u64),
+        issuing_distribution_point: None,
+        revoked_certs: revoked
+            .iter()
+            .map(|s| rcgen::RevokedCertParams {
+                serial_number: rcgen::SerialNumber::from(*s),
+                revocation_time: at(this_update),
+                reason_code: Some(rcgen::RevocationReason::KeyCompromise),
+                invalidity_date: None,
+            })
+            .collect(),
+        key_identifier_method: rcgen::KeyIdMethod::Sha256,
+    };
+    let issuer = Issuer::from_params(&ca.params, &ca.key);
+    params.signed_by(&issuer).unwrap().der().to_vec()
 }

@@ -6,6 +6,7 @@ mod commands;
 mod config;
 mod console;
 mod devtls;
+mod expiry;
 mod fsutil;
 mod http;
 mod listener;
@@ -13,6 +14,7 @@ mod pages;
 mod playground;
 mod serve;
 mod tls;
+mod trust_stores;
 
 use clap::Parser;
 use cli::{Cli, Command, UserCommand};

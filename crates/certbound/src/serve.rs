@@ -4,6 +4,7 @@
 use crate::client_keys::JwksUriKeys;
 use crate::config::{Config, TlsSource};
 use crate::devtls::DevTls;
+use crate::expiry::{self, ExpiryWindow};
 use crate::fsutil::{create_private_dir, write_private};
 use crate::http::{self, AppState};
 use crate::listener;
@@ -12,8 +13,8 @@ use anyhow::{Context, Result};
 use certbound_core::registration::build_user;
 use certbound_core::secret::{self, Secret};
 use certbound_core::store::Store;
+use certbound_core::trust_stores::TrustStores;
 use certbound_core::{AuthServer, OAuthSettings, OsRandom, SystemClock};
-use certbound_mtls::TrustAnchors;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
@@ -48,24 +49,12 @@ pub async fn run(config: Config) -> Result<()> {
         ClientCerts::Off
     };
     let main_tls = TlsAcceptor::from(tls::server_config(&cert_file, &key_file, main_certs)?);
-    let trust_anchors = match &config.trusted_ca_file {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| {
-                format!(
-                    "cannot read oauth.mutualtls.trusted_ca_file {}",
-                    path.display()
-                )
-            })?;
-            let anchors = TrustAnchors::from_pem(&text).with_context(|| {
-                format!(
-                    "oauth.mutualtls.trusted_ca_file {} holds no usable CA certificate",
-                    path.display()
-                )
-            })?;
-            Some(Arc::new(anchors))
-        }
-        None => None,
-    };
+    let now = certbound_core::Clock::now(&SystemClock);
+    let trust_stores = crate::trust_stores::load(&config.trust_stores, now).await?;
+    let clients = store.list_clients().await?;
+    crate::trust_stores::check_clients(&trust_stores, &clients);
+    let expiry = ExpiryWindow::days(config.certificate_expiry_warning_days);
+    expiry::report(&clients, now, expiry);
     let listener = TcpListener::bind(config.listen).await.with_context(|| {
         format!(
             "cannot listen on {}: is another server using it? Choose another with --listen",
@@ -104,10 +93,12 @@ pub async fn run(config: Config) -> Result<()> {
         )?);
         listeners.push((l, Some(tls)));
     }
-    let mut settings = settings(&config, issuer.clone(), trust_anchors);
+    let mut settings = settings(&config, issuer.clone(), trust_stores);
     settings.mtls_alias_base = alias_base;
     let mut server = AuthServer::new(store, settings, config.signing_alg);
     server.client_keys = Some(Arc::new(JwksUriKeys::new(&config.jwks_uri)?));
+    // The report at start ran above; this one repeats it daily.
+    expiry::spawn_daily(Arc::clone(&server.store), expiry);
     server
         .keys
         .ensure(
@@ -167,11 +158,7 @@ fn issuer_host(issuer: &str) -> &str {
 }
 
 /// The protocol settings of a validated configuration.
-pub fn settings(
-    config: &Config,
-    issuer: String,
-    trust_anchors: Option<Arc<TrustAnchors>>,
-) -> OAuthSettings {
+pub fn settings(config: &Config, issuer: String, trust_stores: Arc<TrustStores>) -> OAuthSettings {
     OAuthSettings {
         access_token_audience: config
             .access_token_audience
@@ -181,7 +168,9 @@ pub fn settings(
         access_token_lifetime: config.access_token_lifetime,
         access_token_format: config.access_token_format,
         mtls_alias_base: None,
-        trust_anchors,
+        trust_stores,
+        certificate_expiry_warning: ExpiryWindow::days(config.certificate_expiry_warning_days)
+            .seconds(),
         legacy_x5t_sha256: config.legacy_x5t_sha256,
         code_lifetime: config.code_lifetime,
         id_token_lifetime: config.id_token_lifetime,

@@ -17,16 +17,18 @@ use crate::model::{Client, ClientAuthMethod};
 use crate::request::ClientCredentialsInput;
 use crate::secret::Secret;
 use crate::store::ClientStore;
+use crate::trust_stores::TrustStores;
 use certbound_mtls::PeerCertificate;
-use certbound_mtls::{ClientCertificate, Thumbprint, TrustAnchors};
+use certbound_mtls::{ClientCertificate, Thumbprint};
 
 pub use key_source::{ClientKeySource, KeySourceError};
 
 /// What client authentication needs besides the request.
 #[derive(Clone, Copy)]
 pub struct AuthContext<'a> {
-    /// Trust anchors for `tls_client_auth` (`[oauth.mutualtls] trusted_ca_file`).
-    pub trust_anchors: Option<&'a TrustAnchors>,
+    /// Trust stores for `tls_client_auth` (`[trust_stores.NAME]`, and `default` from
+    /// `[oauth.mutualtls] trusted_ca_file`); empty: such clients cannot authenticate.
+    pub trust_stores: &'a TrustStores,
     /// Fetches the key sets of `jwks_uri` clients.
     pub client_keys: Option<&'a dyn ClientKeySource>,
     /// Current time, Unix seconds.

@@ -30,9 +30,11 @@ fn input(client_id: &str) -> ClientCredentialsInput {
     }
 }
 
+static NO_TRUST_STORES: crate::trust_stores::TrustStores = crate::trust_stores::TrustStores::new();
+
 fn ctx() -> AuthContext<'static> {
     AuthContext {
-        trust_anchors: None,
+        trust_stores: &NO_TRUST_STORES,
         client_keys: None,
         now: NOW,
     }
@@ -114,7 +116,7 @@ async fn jwks_uri_clients_are_checked_against_the_key_source() {
     let (client, _) = register(&store, s).await;
     fn with(keys: &FixedKeys) -> AuthContext<'_> {
         AuthContext {
-            trust_anchors: None,
+            trust_stores: &NO_TRUST_STORES,
             client_keys: Some(keys),
             now: NOW,
         }

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 mod registration;
 mod jwks_uri;
 pub use jwks_uri::JwksUriConfig;
+mod trust;
+pub use trust::TrustStoreConfig;
 
 /// Default listen address: loopback only, so a development server is not exposed.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9443";
@@ -34,6 +36,7 @@ struct RawConfig {
     log: RawLog,
     #[serde(default)]
     registration: registration::RawRegistration,
+    trust_stores: std::collections::BTreeMap<String, trust::RawTrustStore>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -102,6 +105,7 @@ struct RawIntrospection {
 #[serde(deny_unknown_fields)]
 struct RawMutualTls {
     trusted_ca_file: Option<PathBuf>,
+    certificate_expiry_warning_days: Option<u32>,
     client_certificate_header: Option<String>,
     client_certificate_header_format: Option<HeaderFormat>,
     client_certificate_chain_header: Option<String>,
@@ -183,10 +187,13 @@ pub struct Config {
     pub require_pkce: bool,
     /// Algorithm of new signing keys.
     pub signing_alg: JwsAlg,
-    /// Trust anchors for `tls_client_auth`.
-    pub trusted_ca_file: Option<PathBuf>,
     /// Fetching the key sets of `jwks_uri` clients.
     pub jwks_uri: JwksUriConfig,
+    /// Trust stores for `tls_client_auth`: `[trust_stores.NAME]`, plus `default` from
+    /// `[oauth.mutualtls] trusted_ca_file`.
+    pub trust_stores: Vec<TrustStoreConfig>,
+    /// Registered client certificates expiring within this many days are reported (0: off).
+    pub certificate_expiry_warning_days: u32,
     /// tracing filter directive.
     pub log_filter: String,
     /// `[registration] policy`: who may register clients dynamically (RFC 7591).
@@ -373,8 +380,16 @@ impl Config {
             session_lifetime,
             require_pkce: raw.oauth.require_pkce.unwrap_or(false),
             signing_alg,
-            trusted_ca_file: raw.oauth.mutualtls.trusted_ca_file,
             jwks_uri: raw.oauth.jwks_uri.validate()?,
+            trust_stores: trust::trust_stores(
+                raw.trust_stores,
+                raw.oauth.mutualtls.trusted_ca_file,
+            )?,
+            certificate_expiry_warning_days: raw
+                .oauth
+                .mutualtls
+                .certificate_expiry_warning_days
+                .unwrap_or(30),
             log_filter: env("CERTBOUND_LOG")
                 .or(raw.log.filter)
                 .unwrap_or_else(|| "info".to_owned()),
@@ -566,5 +581,10 @@ mod tests {
         assert_eq!(c.max_body_bytes, d.max_body_bytes);
         assert_eq!(c.registration_policy, d.registration_policy);
         assert_eq!(c.jwks_uri, d.jwks_uri);
+        assert_eq!(
+            c.certificate_expiry_warning_days,
+            d.certificate_expiry_warning_days
+        );
+        assert!(c.trust_stores.is_empty());
     }
 }

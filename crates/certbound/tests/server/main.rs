@@ -26,3 +26,4 @@ mod proxy;
 mod refresh;
 mod registration;
 mod resource;
+mod trust_stores;

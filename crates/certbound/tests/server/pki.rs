@@ -2,11 +2,13 @@
 //! No private key is ever checked in.
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, DistinguishedName,
+    DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose,
+    RevocationReason, RevokedCertParams, SanType, SerialNumber,
 };
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use time::{Duration, OffsetDateTime};
 
 /// A client identity on disk, for curl's --cert/--key.
@@ -15,6 +17,8 @@ pub struct Identity {
     pub cert: PathBuf,
     pub key: PathBuf,
     pub der: Vec<u8>,
+    /// The serial number, for CRLs (0 for self-signed certificates: rcgen chose it).
+    pub serial: u64,
 }
 
 impl Identity {
@@ -31,6 +35,8 @@ pub enum Validity {
     Current,
     Expired,
     NotYetValid,
+    /// Valid since an hour ago, until this many days from now.
+    ExpiresInDays(i64),
 }
 
 impl Validity {
@@ -40,6 +46,7 @@ impl Validity {
             Validity::Current => (now - Duration::hours(1), now + Duration::days(30)),
             Validity::Expired => (now - Duration::days(30), now - Duration::days(1)),
             Validity::NotYetValid => (now + Duration::days(1), now + Duration::days(30)),
+            Validity::ExpiresInDays(d) => (now - Duration::hours(1), now + Duration::days(d)),
         };
         p.not_before = nb;
         p.not_after = na;
@@ -54,7 +61,14 @@ fn dn(parts: &[(DnType, &str)]) -> DistinguishedName {
     dn
 }
 
-fn write(dir: &Path, stem: &str, cert_pem: &str, key: &KeyPair, der: Vec<u8>) -> Identity {
+fn write(
+    dir: &Path,
+    stem: &str,
+    cert_pem: &str,
+    key: &KeyPair,
+    der: Vec<u8>,
+    serial: u64,
+) -> Identity {
     let cert = dir.join(format!("{stem}.pem"));
     let key_path = dir.join(format!("{stem}-key.pem"));
     std::fs::write(&cert, cert_pem).unwrap();
@@ -63,6 +77,7 @@ fn write(dir: &Path, stem: &str, cert_pem: &str, key: &KeyPair, der: Vec<u8>) ->
         cert,
         key: key_path,
         der,
+        serial,
     }
 }
 
@@ -76,8 +91,11 @@ pub fn self_signed(dir: &Path, stem: &str, cn: &str, validity: Validity) -> Iden
     ]);
     validity.apply(&mut p);
     let cert = p.self_signed(&key).unwrap();
-    write(dir, stem, &cert.pem(), &key, cert.der().to_vec())
+    write(dir, stem, &cert.pem(), &key, cert.der().to_vec(), 0)
 }
+
+/// Serial numbers of issued certificates, unique within the test process.
+static NEXT_SERIAL: AtomicU64 = AtomicU64::new(0x1000);
 
 /// A certificate authority that issues client certificates.
 pub struct Ca {
@@ -125,7 +143,34 @@ impl Ca {
         p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         validity.apply(&mut p);
+        let serial = NEXT_SERIAL.fetch_add(1, Ordering::Relaxed);
+        p.serial_number = Some(SerialNumber::from(serial));
         let cert = p.signed_by(&key, &self.issuer).unwrap();
-        write(dir, stem, &cert.pem(), &key, cert.der().to_vec())
+        write(dir, stem, &cert.pem(), &key, cert.der().to_vec(), serial)
+    }
+
+    /// Writes a PEM CRL revoking `revoked`, valid from a minute ago for a day (for
+    /// `crl_files`). Each call has a later thisUpdate and a higher CRL number than the last.
+    pub fn write_crl(&self, path: &Path, revoked: &[&Identity]) {
+        let now = OffsetDateTime::now_utc();
+        let number = NEXT_SERIAL.fetch_add(1, Ordering::Relaxed);
+        let params = CertificateRevocationListParams {
+            this_update: now - Duration::minutes(1),
+            next_update: now + Duration::days(1),
+            crl_number: SerialNumber::from(number),
+            issuing_distribution_point: None,
+            revoked_certs: revoked
+                .iter()
+                .map(|id| RevokedCertParams {
+                    serial_number: SerialNumber::from(id.serial),
+                    revocation_time: now - Duration::minutes(1),
+                    reason_code: Some(RevocationReason::KeyCompromise),
+                    invalidity_date: None,
+                })
+                .collect(),
+            key_identifier_method: KeyIdMethod::Sha256,
+        };
+        let crl = params.signed_by(&self.issuer).unwrap();
+        std::fs::write(path, crl.pem().unwrap()).unwrap();
     }
 }

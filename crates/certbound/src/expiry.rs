@@ -1,0 +1,128 @@
+//! Registered client certificates close to expiry (rotation, issue 7): one log warning per
+//! certificate at start and then daily, for those whose notAfter falls within
+//! `[oauth.mutualtls] certificate_expiry_warning_days`. The window is also what a console badge
+//! should use ([`ExpiryWindow::is_expiring`]).
+//!
+//! Reads clients from the store; it never changes them.
+
+use certbound_core::model::Client;
+use certbound_core::registration::certificates_expiring;
+use certbound_core::store::Store;
+use certbound_core::{Clock, SystemClock};
+use certbound_mtls::ClientCertificate;
+use std::sync::Arc;
+use std::time::Duration;
+
+const DAY: i64 = 86_400;
+
+/// How far ahead certificate expiry is reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpiryWindow {
+    days: u32,
+}
+
+impl ExpiryWindow {
+    /// A window of `days` days; 0 turns reporting off.
+    pub fn days(days: u32) -> Self {
+        ExpiryWindow { days }
+    }
+
+    /// The window in seconds (as `OAuthSettings::certificate_expiry_warning`).
+    pub fn seconds(self) -> i64 {
+        i64::from(self.days) * DAY
+    }
+
+    /// Whether reporting is on.
+    pub fn is_enabled(self) -> bool {
+        self.days > 0
+    }
+
+    /// Whether `cert` expires within the window from `now` (or has expired): the badge rule.
+    #[allow(dead_code, reason = "for the console's expiry badge (issue 7)")]
+    pub fn is_expiring(self, cert: &ClientCertificate, now: i64) -> bool {
+        self.is_enabled() && cert.not_after() < now.saturating_add(self.seconds())
+    }
+}
+
+/// Logs one warning per registered certificate expiring within `window`; returns how many.
+pub fn report(clients: &[Client], now: i64, window: ExpiryWindow) -> usize {
+    if !window.is_enabled() {
+        return 0;
+    }
+    let expiring = certificates_expiring(clients, now, window.seconds());
+    for (client, registered) in &expiring {
+        let cert = &registered.certificate;
+        let x5t = cert.thumbprint().to_base64url();
+        let not_after = utc(cert.not_after());
+        if cert.not_after() <= now {
+            tracing::warn!(client_id = %client.client_id, x5t = %x5t, %not_after, "registered client certificate has expired: register its successor");
+        } else {
+            let days_left = (cert.not_after() - now) / DAY;
+            tracing::warn!(client_id = %client.client_id, x5t = %x5t, %not_after, days_left, "registered client certificate expires soon: register its successor");
+        }
+    }
+    expiring.len()
+}
+
+/// Reports every day from a day after now, in a background task (call inside the runtime;
+/// the report at start is [`report`]'s, so that it is in the log before the server listens).
+pub fn spawn_daily(store: Arc<dyn Store>, window: ExpiryWindow) {
+    if !window.is_enabled() {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(Duration::from_secs(DAY.unsigned_abs()));
+        ticker.tick().await;
+        loop {
+            ticker.tick().await;
+            match store.list_clients().await {
+                Ok(clients) => {
+                    report(&clients, SystemClock.now(), window);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "certificate expiry report: cannot list clients")
+                }
+            }
+        }
+    });
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ`.
+fn utc(unix: i64) -> String {
+    match time::OffsetDateTime::from_unix_timestamp(unix) {
+        Ok(t) => format!(
+            "{}T{:02}:{:02}:{:02}Z",
+            t.date(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ),
+        Err(_) => unix.to_string(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn cert(not_after: i64) -> ClientCertificate {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut p = rcgen::CertificateParams::new(vec!["c.example".into()]).unwrap();
+        p.not_before = time::OffsetDateTime::from_unix_timestamp(0).unwrap();
+        p.not_after = time::OffsetDateTime::from_unix_timestamp(not_after).unwrap();
+        ClientCertificate::from_der(p.self_signed(&key).unwrap().der().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn window_and_badge_rule() {
+        let now = 1_800_000_000;
+        let w = ExpiryWindow::days(30);
+        assert_eq!(w.seconds(), 30 * DAY);
+        assert!(w.is_expiring(&cert(now + 29 * DAY), now));
+        assert!(!w.is_expiring(&cert(now + 31 * DAY), now));
+        assert!(!ExpiryWindow::days(0).is_expiring(&cert(now), now));
+        assert_eq!(report(&[], now, w), 0);
+        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
+    }
+}
