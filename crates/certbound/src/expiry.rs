@@ -1,7 +1,7 @@
 //! Registered client certificates close to expiry (rotation, issue 7): one log warning per
 //! certificate at start and then daily, for those whose notAfter falls within
-//! `[oauth.mutualtls] certificate_expiry_warning_days`. The window is also what a console badge
-//! should use ([`ExpiryWindow::is_expiring`]).
+//! `[oauth.mutualtls] certificate_expiry_warning_days`, the same window as the console's
+//! "expires soon" badge (`OAuthSettings::certificate_expiry_warning`).
 //!
 //! Reads clients from the store; it never changes them.
 
@@ -9,7 +9,6 @@ use certbound_core::model::Client;
 use certbound_core::registration::certificates_expiring;
 use certbound_core::store::Store;
 use certbound_core::{Clock, SystemClock};
-use certbound_mtls::ClientCertificate;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,12 +34,6 @@ impl ExpiryWindow {
     /// Whether reporting is on.
     pub fn is_enabled(self) -> bool {
         self.days > 0
-    }
-
-    /// Whether `cert` expires within the window from `now` (or has expired): the badge rule.
-    #[allow(dead_code, reason = "for the console's expiry badge (issue 7)")]
-    pub fn is_expiring(self, cert: &ClientCertificate, now: i64) -> bool {
-        self.is_enabled() && cert.not_after() < now.saturating_add(self.seconds())
     }
 }
 
@@ -106,22 +99,11 @@ fn utc(unix: i64) -> String {
 mod tests {
     use super::*;
 
-    fn cert(not_after: i64) -> ClientCertificate {
-        let key = rcgen::KeyPair::generate().unwrap();
-        let mut p = rcgen::CertificateParams::new(vec!["c.example".into()]).unwrap();
-        p.not_before = time::OffsetDateTime::from_unix_timestamp(0).unwrap();
-        p.not_after = time::OffsetDateTime::from_unix_timestamp(not_after).unwrap();
-        ClientCertificate::from_der(p.self_signed(&key).unwrap().der().to_vec()).unwrap()
-    }
-
     #[test]
-    fn window_and_badge_rule() {
+    fn window_in_seconds_and_empty_report() {
         let now = 1_800_000_000;
         let w = ExpiryWindow::days(30);
         assert_eq!(w.seconds(), 30 * DAY);
-        assert!(w.is_expiring(&cert(now + 29 * DAY), now));
-        assert!(!w.is_expiring(&cert(now + 31 * DAY), now));
-        assert!(!ExpiryWindow::days(0).is_expiring(&cert(now), now));
         assert_eq!(report(&[], now, w), 0);
         assert_eq!(utc(0), "1970-01-01T00:00:00Z");
     }

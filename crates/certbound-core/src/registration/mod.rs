@@ -91,6 +91,21 @@ impl ClientSpec {
     }
 }
 
+impl ClientSpec {
+    /// RFC 8705 §7.4: a `trust_store` must name a configured store (`configured` says whether
+    /// one exists). Checked where the configuration is known: the admin API, the console and
+    /// the CLI.
+    pub fn check_trust_store(&self, configured: impl Fn(&str) -> bool) -> Result<(), FieldError> {
+        match &self.trust_store {
+            Some(name) if !configured(name) => Err(field(
+                "trust_store",
+                "names no configured trust store: define [trust_stores.NAME] (the store of [oauth.mutualtls] trusted_ca_file is \"default\")",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Validates a spec and builds the client; returns the plaintext secret once, for secret methods.
 pub fn build_client(
     spec: ClientSpec,

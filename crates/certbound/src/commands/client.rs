@@ -22,6 +22,8 @@ pub async fn run(config: &Config, command: ClientCommand) -> Result<()> {
         ClientCommand::Create(args) => {
             let json_out = args.json;
             let spec = spec_from_args(*args)?;
+            spec.check_trust_store(|n| config.trust_stores.iter().any(|s| s.name == n))
+                .map_err(|e| anyhow::anyhow!("invalid client: {e}"))?;
             let (client, secret) = build_client(spec, &OsRandom, SystemClock.now())
                 .map_err(|e| anyhow::anyhow!("invalid client: {e}"))?;
             store.insert_client(&client).await?;

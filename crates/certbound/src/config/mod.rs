@@ -10,8 +10,8 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-mod registration;
 mod jwks_uri;
+mod registration;
 pub use jwks_uri::JwksUriConfig;
 mod trust;
 pub use trust::TrustStoreConfig;
@@ -36,6 +36,7 @@ struct RawConfig {
     log: RawLog,
     #[serde(default)]
     registration: registration::RawRegistration,
+    #[serde(default)]
     trust_stores: std::collections::BTreeMap<String, trust::RawTrustStore>,
 }
 

@@ -93,8 +93,10 @@ fn edit_page(nav: ConsoleNav, client_id: &str, form: ClientForm) -> FormPage {
 }
 
 /// The spec a submitted form asks for.
-fn spec_of(form: &ClientForm) -> Result<ClientSpec, FieldError> {
-    ClientMetadata::from_json(form.to_metadata()?)?.to_spec(Registrar::Admin)
+fn spec_of(state: &AppState, form: &ClientForm) -> Result<ClientSpec, FieldError> {
+    let spec = ClientMetadata::from_json(form.to_metadata()?)?.to_spec(Registrar::Admin)?;
+    spec.check_trust_store(|n| state.server.settings.trust_stores.contains(n))?;
+    Ok(spec)
 }
 
 /// `POST /console/clients`: validates, registers, and shows the client id and secret once.
@@ -106,7 +108,7 @@ pub async fn create(
     let form = ClientForm::from_pairs(&pairs);
     let nav = ConsoleNav::new(&state, &headers, &admin);
     let now = state.server.clock.now();
-    let built = spec_of(&form)
+    let built = spec_of(&state, &form)
         .and_then(|spec| registration::build_client(spec, state.server.random.as_ref(), now));
     let (client, secret) = match built {
         Ok(c) => c,
@@ -263,7 +265,7 @@ pub async fn update(
     let form = ClientForm::from_pairs(&pairs);
     let nav = ConsoleNav::new(&state, &headers, &admin);
     let now = state.server.clock.now();
-    let updated = spec_of(&form).and_then(|spec| {
+    let updated = spec_of(&state, &form).and_then(|spec| {
         registration::update_client(&existing, spec, state.server.random.as_ref(), now)
     });
     let (client, secret) = match updated {

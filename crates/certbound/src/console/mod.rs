@@ -24,14 +24,10 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use certbound_core::OAuthError;
 
-/// Certificates expiring within this many days get an "expires soon" badge, unless
-/// configured otherwise (see [`expiry_warning_days`]).
-pub const CERTIFICATE_EXPIRY_WARNING_DAYS: i64 = 30;
-
-/// The warning window of the "expires soon" badge, in days. The one place to read
-/// `[oauth.mutualtls] certificate_expiry_warning_days` from once the config has it.
-pub fn expiry_warning_days(_state: &AppState) -> i64 {
-    CERTIFICATE_EXPIRY_WARNING_DAYS
+/// The warning window of the "expires soon" badge, in days:
+/// `[oauth.mutualtls] certificate_expiry_warning_days`, the window of the expiry log report.
+pub fn expiry_warning_days(state: &AppState) -> i64 {
+    state.server.settings.certificate_expiry_warning / 86_400
 }
 
 /// The console's routes, merged into the main router.

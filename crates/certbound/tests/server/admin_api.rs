@@ -49,6 +49,13 @@ fn client_metadata_validation_errors_name_the_member() {
     let server = Server::start();
     let cert = pki::self_signed(server.path(), "c", "c", Validity::Current);
     let cases: Vec<(Value, &str, &str)> = vec![
+        // RFC 8705 §7.4: a trust store must be configured (this server has none).
+        (
+            json!({"token_endpoint_auth_method": "tls_client_auth", "grant_types": ["client_credentials"],
+                   "tls_client_auth_subject_dn": "CN=a", "trust_store": "partners"}),
+            "invalid_client_metadata",
+            "trust_store",
+        ),
         // RFC 8705 §2.1.2: exactly one subject member for tls_client_auth.
         (
             json!({"token_endpoint_auth_method": "tls_client_auth", "grant_types": ["client_credentials"]}),

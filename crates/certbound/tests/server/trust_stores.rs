@@ -82,20 +82,41 @@ fn client_bound_to_a_store_refuses_a_certificate_with_the_same_subject_from_anot
     server.token_with_cert(&unbound, &from_partners);
     server.token_with_cert(&unbound, &from_internal);
 
-    // A store that is not configured fails closed, with a warning for the operator.
-    let orphan = pki_client(&server, Some("gone"));
-    token_request(&server, &orphan, &from_partners).assert_error(401, "invalid_client");
-    assert!(
-        server
-            .log()
-            .contains("names a trust store that is not configured")
-    );
+    // Registering a client for a store that is not configured is refused outright.
+    let out = server.cli(&[
+        "client",
+        "create",
+        "--name",
+        "x",
+        "--auth-method",
+        "tls_client_auth",
+        "--subject-dn",
+        SUBJECT_DN,
+        "--trust-store",
+        "gone",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("trust_store"));
 
-    // At the next start, the orphan client is reported, and the unbound one advised.
+    // A store later removed from the configuration: its clients fail closed, and the next
+    // start names them (and advises the unbound one).
+    let orphan = pki_client(&server, Some("internal"));
+    let config = format!(
+        "[trust_stores.partners]\nca_file = {:?}\n\n[trust_stores.internal2]\nca_file = {:?}\n",
+        path_str(server.path(), "partners.pem"),
+        path_str(server.path(), "internal.pem"),
+    );
+    std::fs::write(server.path().join("certbound.toml"), config).unwrap();
     let server = server.restart();
+    token_request(&server, &orphan, &from_internal).assert_error(401, "invalid_client");
+    token_request(&server, &orphan, &from_partners).assert_error(401, "invalid_client");
     let log = server.log();
     assert!(
-        log.contains(&format!("client_id={orphan}")) && log.contains("trust_store=gone"),
+        log.contains("names a trust store that is not configured"),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!("client_id={orphan}")) && log.contains("trust_store=internal"),
         "{log}"
     );
     assert!(log.contains("client names no trust store"), "{log}");

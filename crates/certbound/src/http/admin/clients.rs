@@ -79,6 +79,8 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let spec = parse_metadata(&req.body, None)?;
     let server = &state.server;
+    spec.check_trust_store(|n| server.settings.trust_stores.contains(n))
+        .map_err(OAuthError::from)?;
     let (client, secret) =
         registration::build_client(spec, server.random.as_ref(), server.clock.now())
             .map_err(OAuthError::from)?;
@@ -114,6 +116,8 @@ pub async fn update(
     let existing = find(&state, &client_id).await?;
     let spec = parse_metadata(&req.body, Some(&client_id))?;
     let server = &state.server;
+    spec.check_trust_store(|n| server.settings.trust_stores.contains(n))
+        .map_err(OAuthError::from)?;
     let (client, secret) =
         registration::update_client(&existing, spec, server.random.as_ref(), server.clock.now())
             .map_err(OAuthError::from)?;
