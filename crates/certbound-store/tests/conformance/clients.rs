@@ -1,0 +1,205 @@
+//! `ClientStore`: round trips of every field, conflicts, ordering, updates and the cascade of
+//! a deletion.
+
+use crate::backend::Backend;
+use crate::fixtures::*;
+use certbound_core::model::RegisteredCertificate;
+use certbound_core::secret::TokenHash;
+use certbound_core::store::{CodeRedemption, StoreError};
+use certbound_mtls::SubjectMatch;
+use certbound_mtls::vectors::WSO2_SAMPLE_X5T;
+
+pub async fn round_trip_keeps_every_field(b: &Backend) {
+    let s = b.store();
+    let mut c = client("c1");
+    c.certificates.push(RegisteredCertificate {
+        certificate: other_certificate(),
+        added_at: 6,
+    });
+    s.insert_client(&c).await.unwrap();
+    let back = s.find_client("c1").await.unwrap().expect("stored client");
+    assert_same_client(&back, &c);
+    assert_eq!(
+        back.certificates[0].thumbprint().to_base64url(),
+        WSO2_SAMPLE_X5T
+    );
+    assert!(s.find_client("nope").await.unwrap().is_none());
+    assert!(
+        s.find_client("C1").await.unwrap().is_none(),
+        "ids are case-sensitive"
+    );
+}
+
+pub async fn round_trip_keeps_absent_optional_fields(b: &Backend) {
+    let s = b.store();
+    let c = bare_client("bare");
+    s.insert_client(&c).await.unwrap();
+    assert_same_client(&s.find_client("bare").await.unwrap().unwrap(), &c);
+    assert_same_client(&s.list_clients().await.unwrap()[0], &c);
+}
+
+pub async fn every_subject_match_kind_round_trips(b: &Backend) {
+    let s = b.store();
+    let kinds = [
+        SubjectMatch::SubjectDn("CN=client.example,OU=IAM,O=WSO2,C=SL".parse().unwrap()),
+        SubjectMatch::SanDns("client.example".into()),
+        SubjectMatch::SanUri("spiffe://example/client".into()),
+        SubjectMatch::SanIp("2001:db8::1".parse().unwrap()),
+        SubjectMatch::SanIp("192.0.2.1".parse().unwrap()),
+        SubjectMatch::SanEmail("client@example.com".into()),
+    ];
+    for (i, kind) in kinds.into_iter().enumerate() {
+        let mut c = bare_client(&format!("pki{i}"));
+        c.auth_method = certbound_core::model::ClientAuthMethod::TlsClientAuth;
+        c.subject = Some(kind);
+        s.insert_client(&c).await.unwrap();
+        assert_same_client(&s.find_client(&c.client_id).await.unwrap().unwrap(), &c);
+    }
+}
+
+pub async fn certificates_are_listed_oldest_first(b: &Backend) {
+    let s = b.store();
+    let mut c = bare_client("rot");
+    let (old, new) = (blog_certificate(), other_certificate());
+    c.certificates = vec![
+        RegisteredCertificate {
+            certificate: new.clone(),
+            added_at: 200,
+        },
+        RegisteredCertificate {
+            certificate: old.clone(),
+            added_at: 100,
+        },
+    ];
+    s.insert_client(&c).await.unwrap();
+    let back = s.find_client("rot").await.unwrap().unwrap();
+    assert_eq!(
+        certificates(&back),
+        [(old.der().to_vec(), 100), (new.der().to_vec(), 200)],
+        "rotation: the newest certificate is listed last"
+    );
+}
+
+pub async fn duplicate_client_is_a_conflict(b: &Backend) {
+    let s = b.store();
+    let c = client("dup");
+    s.insert_client(&c).await.unwrap();
+    let mut other = bare_client("dup");
+    other.name = "intruder".into();
+    assert!(
+        matches!(s.insert_client(&other).await, Err(StoreError::Conflict)),
+        "a second client with the same id must be a Conflict"
+    );
+    assert_same_client(&s.find_client("dup").await.unwrap().unwrap(), &c);
+    assert_eq!(s.list_clients().await.unwrap().len(), 1);
+}
+
+pub async fn list_is_ordered_by_creation_time(b: &Backend) {
+    let s = b.store();
+    for (id, created_at) in [("b-late", 30), ("a-mid", 20), ("c-early", 10)] {
+        let mut c = client(id);
+        c.created_at = created_at;
+        s.insert_client(&c).await.unwrap();
+    }
+    let ids: Vec<String> = s
+        .list_clients()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.client_id)
+        .collect();
+    assert_eq!(ids, ["c-early", "a-mid", "b-late"]);
+    let listed = s.list_clients().await.unwrap();
+    assert_eq!(certificates(&listed[0]), certificates(&client("x")));
+}
+
+pub async fn update_replaces_fields_and_certificate_set(b: &Backend) {
+    let s = b.store();
+    s.insert_client(&client("u1")).await.unwrap();
+    s.insert_client(&client("u2")).await.unwrap();
+    // Every field changes, optional ones to absent; the certificate set is replaced.
+    let mut c = bare_client("u1");
+    c.name = "renamed".into();
+    c.certificates = vec![RegisteredCertificate {
+        certificate: other_certificate(),
+        added_at: 50,
+    }];
+    c.created_at = 999; // a key: must not change
+    assert!(s.update_client(&c).await.unwrap());
+    let back = s.find_client("u1").await.unwrap().unwrap();
+    c.created_at = 7;
+    assert_same_client(&back, &c);
+    // And back to every field set, with two certificates.
+    let mut full = client("u1");
+    full.certificates.push(RegisteredCertificate {
+        certificate: other_certificate(),
+        added_at: 60,
+    });
+    assert!(s.update_client(&full).await.unwrap());
+    assert_same_client(&s.find_client("u1").await.unwrap().unwrap(), &full);
+    // The other client is untouched.
+    assert_same_client(&s.find_client("u2").await.unwrap().unwrap(), &client("u2"));
+}
+
+pub async fn update_of_unknown_client_is_false_and_creates_nothing(b: &Backend) {
+    let s = b.store();
+    assert!(!s.update_client(&client("ghost")).await.unwrap());
+    assert!(s.find_client("ghost").await.unwrap().is_none());
+    assert!(s.list_clients().await.unwrap().is_empty());
+}
+
+pub async fn delete_cascades_to_tokens_codes_and_consents(b: &Backend) {
+    let s = b.store();
+    s.insert_client(&client("gone")).await.unwrap();
+    s.insert_client(&client("kept")).await.unwrap();
+    s.insert_user(&user("alice")).await.unwrap();
+    for id in ["gone", "kept"] {
+        s.insert_access_token(&access_token(&format!("at-{id}"), id, Some("alice")))
+            .await
+            .unwrap();
+        s.insert_refresh_token(&refresh_token(&format!("rt-{id}"), id, "alice", None))
+            .await
+            .unwrap();
+        s.insert_code(&code(&format!("code-{id}"), id, "alice"))
+            .await
+            .unwrap();
+        s.upsert_consent(&consent("alice", id)).await.unwrap();
+    }
+    assert!(s.delete_client("gone").await.unwrap());
+    assert!(!s.delete_client("gone").await.unwrap(), "already deleted");
+    assert!(s.find_client("gone").await.unwrap().is_none());
+    assert!(access_token_dead(s, &TokenHash::of(b"at-gone")).await);
+    assert!(refresh_token_dead(s, &TokenHash::of(b"rt-gone")).await);
+    assert!(
+        !s.use_refresh_token(&TokenHash::of(b"rt-gone"), 1_500)
+            .await
+            .unwrap()
+    );
+    assert!(matches!(
+        s.redeem_code(&TokenHash::of(b"code-gone"), "gone")
+            .await
+            .unwrap(),
+        CodeRedemption::Unknown
+    ));
+    assert!(s.find_consent("alice", "gone").await.unwrap().is_none());
+    // The other client keeps everything.
+    assert!(!access_token_dead(s, &TokenHash::of(b"at-kept")).await);
+    assert!(!refresh_token_dead(s, &TokenHash::of(b"rt-kept")).await);
+    assert!(s.find_consent("alice", "kept").await.unwrap().is_some());
+    assert!(matches!(
+        s.redeem_code(&TokenHash::of(b"code-kept"), "kept")
+            .await
+            .unwrap(),
+        CodeRedemption::Redeemed(_)
+    ));
+    // The id can be registered again, with none of the old certificates.
+    s.insert_client(&bare_client("gone")).await.unwrap();
+    assert!(
+        s.find_client("gone")
+            .await
+            .unwrap()
+            .unwrap()
+            .certificates
+            .is_empty()
+    );
+}

@@ -1,0 +1,173 @@
+//! `TokenStore` and the revocation methods of `GrantStore`: access token round trips,
+//! single revocation, and revocation of everything of a client or a user.
+
+use crate::backend::Backend;
+use crate::fixtures::*;
+use certbound_core::secret::TokenHash;
+use certbound_core::store::Store;
+
+pub async fn access_token_round_trip_keeps_every_field(b: &Backend) {
+    let s = b.store();
+    s.insert_client(&client("c1")).await.unwrap();
+    let t = access_token("tok", "c1", Some("alice"));
+    s.insert_access_token(&t).await.unwrap();
+    assert_same_access_token(&s.find_access_token(&t.hash).await.unwrap().unwrap(), &t);
+    let mut revoked = access_token("revoked-at-issue", "c1", None);
+    revoked.revoked = true;
+    revoked.expires_at = i64::MAX;
+    s.insert_access_token(&revoked).await.unwrap();
+    assert_same_access_token(
+        &s.find_access_token(&revoked.hash).await.unwrap().unwrap(),
+        &revoked,
+    );
+    assert!(
+        s.find_access_token(&TokenHash::of(b"other"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+pub async fn access_token_round_trip_keeps_absent_optional_fields(b: &Backend) {
+    let s = b.store();
+    s.insert_client(&client("c1")).await.unwrap();
+    let mut t = access_token("bare", "c1", None);
+    t.cnf = None;
+    t.code = None;
+    t.claims = vec![];
+    t.scope = String::new();
+    s.insert_access_token(&t).await.unwrap();
+    assert_same_access_token(&s.find_access_token(&t.hash).await.unwrap().unwrap(), &t);
+}
+
+pub async fn revoke_access_token_is_idempotent_and_targeted(b: &Backend) {
+    let s = b.store();
+    s.insert_client(&client("c1")).await.unwrap();
+    let (one, two) = (
+        access_token("one", "c1", None),
+        access_token("two", "c1", None),
+    );
+    s.insert_access_token(&one).await.unwrap();
+    s.insert_access_token(&two).await.unwrap();
+    s.revoke_access_token(&one.hash).await.unwrap();
+    s.revoke_access_token(&one.hash).await.unwrap();
+    s.revoke_access_token(&TokenHash::of(b"unknown"))
+        .await
+        .unwrap();
+    let back = s.find_access_token(&one.hash).await.unwrap().unwrap();
+    assert!(back.revoked);
+    let mut want = one.clone();
+    want.revoked = true;
+    assert_same_access_token(&back, &want);
+    assert!(
+        !s.find_access_token(&two.hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked
+    );
+}
+
+/// Client c1 and c2, users alice and bob: live and already revoked tokens of each.
+async fn tokens_of_two_clients_and_two_users(s: &dyn Store) {
+    for id in ["c1", "c2"] {
+        s.insert_client(&client(id)).await.unwrap();
+    }
+    for user in ["alice", "bob"] {
+        for id in ["c1", "c2"] {
+            s.insert_access_token(&access_token(&format!("at-{id}-{user}"), id, Some(user)))
+                .await
+                .unwrap();
+            s.insert_refresh_token(&refresh_token(&format!("rt-{id}-{user}"), id, user, None))
+                .await
+                .unwrap();
+        }
+    }
+    let mut dead = access_token("at-c1-alice-dead", "c1", Some("alice"));
+    dead.revoked = true;
+    s.insert_access_token(&dead).await.unwrap();
+    let mut dead = refresh_token("rt-c1-alice-dead", "c1", "alice", None);
+    dead.revoked = true;
+    s.insert_refresh_token(&dead).await.unwrap();
+    // A client-credentials token (no subject).
+    s.insert_access_token(&access_token("at-c1-cc", "c1", None))
+        .await
+        .unwrap();
+}
+
+async fn live(s: &dyn Store, client: &str, user: &str) -> (bool, bool) {
+    let at = TokenHash::of(format!("at-{client}-{user}").as_bytes());
+    let rt = TokenHash::of(format!("rt-{client}-{user}").as_bytes());
+    (
+        !access_token_dead(s, &at).await,
+        !refresh_token_dead(s, &rt).await,
+    )
+}
+
+pub async fn revoke_tokens_of_client_counts_live_tokens(b: &Backend) {
+    let s = b.store();
+    tokens_of_two_clients_and_two_users(s).await;
+    // c1: 2 access + 2 refresh for the users, 1 client-credentials token; the dead ones
+    // do not count.
+    assert_eq!(s.revoke_tokens_of_client("c1").await.unwrap(), 5);
+    assert_eq!(
+        s.revoke_tokens_of_client("c1").await.unwrap(),
+        0,
+        "nothing live left"
+    );
+    assert_eq!(live(s, "c1", "alice").await, (false, false));
+    assert_eq!(live(s, "c1", "bob").await, (false, false));
+    assert!(access_token_dead(s, &TokenHash::of(b"at-c1-cc")).await);
+    assert_eq!(live(s, "c2", "alice").await, (true, true));
+    assert_eq!(live(s, "c2", "bob").await, (true, true));
+    assert_eq!(s.revoke_tokens_of_client("nobody").await.unwrap(), 0);
+    assert!(
+        s.find_client("c1").await.unwrap().is_some(),
+        "the client stays"
+    );
+}
+
+pub async fn revoke_tokens_of_user_counts_live_tokens(b: &Backend) {
+    let s = b.store();
+    tokens_of_two_clients_and_two_users(s).await;
+    // alice: an access and a refresh token at each client; the dead ones do not count.
+    assert_eq!(s.revoke_tokens_of_user("alice").await.unwrap(), 4);
+    assert_eq!(
+        s.revoke_tokens_of_user("alice").await.unwrap(),
+        0,
+        "nothing live left"
+    );
+    assert_eq!(live(s, "c1", "alice").await, (false, false));
+    assert_eq!(live(s, "c2", "alice").await, (false, false));
+    assert_eq!(live(s, "c1", "bob").await, (true, true));
+    assert_eq!(live(s, "c2", "bob").await, (true, true));
+    assert!(!access_token_dead(s, &TokenHash::of(b"at-c1-cc")).await);
+    assert_eq!(s.revoke_tokens_of_user("nobody").await.unwrap(), 0);
+}
+
+/// Revoking everything of a client or user also marks their grants revoked, so a token a
+/// concurrent request issues from such a grant is caught by `is_family_revoked`.
+pub async fn revoke_by_client_or_user_marks_their_grants_revoked(b: &Backend) {
+    let s = b.store();
+    for id in ["c1", "c2"] {
+        s.insert_client(&client(id)).await.unwrap();
+    }
+    for (name, id, user) in [
+        ("code-c1-alice", "c1", "alice"),
+        ("code-c2-alice", "c2", "alice"),
+        ("code-c2-bob", "c2", "bob"),
+    ] {
+        s.insert_code(&code(name, id, user)).await.unwrap();
+    }
+    let revoked = async |name: &str| {
+        s.is_family_revoked(&TokenHash::of(name.as_bytes()))
+            .await
+            .unwrap()
+    };
+    s.revoke_tokens_of_client("c1").await.unwrap();
+    assert!(revoked("code-c1-alice").await);
+    assert!(!revoked("code-c2-alice").await);
+    s.revoke_tokens_of_user("alice").await.unwrap();
+    assert!(revoked("code-c2-alice").await);
+    assert!(!revoked("code-c2-bob").await);
+}
