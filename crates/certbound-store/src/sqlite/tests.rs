@@ -59,11 +59,19 @@ async fn a_newer_schema_is_refused_by_sqlite_store_open() {
     );
 }
 
+/// A file that cannot be opened stays so: a clear error naming it, not `Unavailable` (which
+/// `serve` would wait out, as it does for an unreachable PostgreSQL server).
 #[tokio::test]
-async fn an_unopenable_path_is_unavailable_not_a_panic() {
+async fn an_unopenable_file_is_a_clear_error_not_unavailable() {
     let dir = tempfile::tempdir().unwrap();
-    let Err(e) = SqliteStore::open(&dir.path().join("missing-dir").join("t.db")).await else {
+    let path = dir.path().join("missing-dir").join("t.db");
+    let Err(e) = SqliteStore::open(&path).await else {
         panic!("must fail")
     };
-    assert!(matches!(e, StoreError::Unavailable(_)), "{e:?}");
+    assert!(matches!(e, StoreError::Other(_)), "{e:?}");
+    assert!(
+        e.to_string()
+            .contains(&format!("cannot open {}", path.display())),
+        "{e}"
+    );
 }
