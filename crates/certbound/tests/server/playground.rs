@@ -22,7 +22,8 @@ struct Playground {
 impl Playground {
     fn start(server: &Server) -> Playground {
         let log = server.path().join("playground.log");
-        let mut child = Command::new(BIN)
+        let mut child = server
+            .command()
             .args([
                 "playground",
                 "--listen",
