@@ -77,10 +77,21 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(options)
             .await
-            .map_err(|e| StoreError::Unavailable(format!("cannot open {}: {e}", path.display())))?;
+            // A file that cannot be opened stays so (permissions, a missing directory): not a
+            // condition to wait out, unlike an unreachable PostgreSQL server.
+            .map_err(|e| StoreError::Other(format!("cannot open {}: {e}", path.display())))?;
         let store = SqliteStore { pool };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// The schema version after migrating.
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        let v: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM certbound_schema")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(v.unwrap_or(0))
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {

@@ -1,0 +1,153 @@
+//! Browser sessions, remembered consents and signing keys in PostgreSQL.
+
+use super::{PgStore, err, list};
+use async_trait::async_trait;
+use certbound_core::jose::{JwsAlg, SigningKey};
+use certbound_core::model::{Consent, Session};
+use certbound_core::secret::TokenHash;
+use certbound_core::store::{KeyStore, SessionStore, StoreError};
+use sqlx::Row;
+
+#[async_trait]
+impl SessionStore for PgStore {
+    async fn insert_session(&self, s: &Session) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO sessions (session_hash, sid, username, auth_time, expires_at) VALUES ($1,$2,$3,$4,$5)")
+            .bind(s.hash.0.to_vec())
+            .bind(&s.sid)
+            .bind(&s.username)
+            .bind(s.auth_time)
+            .bind(s.expires_at)
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn find_session(&self, hash: &TokenHash) -> Result<Option<Session>, StoreError> {
+        let row = sqlx::query("SELECT * FROM sessions WHERE session_hash = $1")
+            .bind(hash.0.to_vec())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
+        row.map(|r| {
+            Ok(Session {
+                hash: *hash,
+                sid: r.try_get("sid").map_err(err)?,
+                username: r.try_get("username").map_err(err)?,
+                auth_time: r.try_get("auth_time").map_err(err)?,
+                expires_at: r.try_get("expires_at").map_err(err)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn delete_session(&self, hash: &TokenHash) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE session_hash = $1")
+            .bind(hash.0.to_vec())
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn find_consent(
+        &self,
+        username: &str,
+        client_id: &str,
+    ) -> Result<Option<Consent>, StoreError> {
+        let row = sqlx::query("SELECT * FROM consents WHERE username = $1 AND client_id = $2")
+            .bind(username)
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
+        row.map(|r| {
+            Ok(Consent {
+                username: r.try_get("username").map_err(err)?,
+                client_id: r.try_get("client_id").map_err(err)?,
+                scopes: list(&r.try_get::<String, _>("scopes").map_err(err)?),
+                claims: list(&r.try_get::<String, _>("claims").map_err(err)?),
+                created_at: r.try_get("created_at").map_err(err)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn upsert_consent(&self, c: &Consent) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO consents (username, client_id, scopes, claims, created_at) VALUES ($1,$2,$3,$4,$5) \
+             ON CONFLICT (username, client_id) DO UPDATE SET scopes = excluded.scopes, claims = excluded.claims, \
+             created_at = excluded.created_at",
+        )
+        .bind(&c.username)
+        .bind(&c.client_id)
+        .bind(c.scopes.join(" "))
+        .bind(c.claims.join(" "))
+        .bind(c.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(err)?;
+        Ok(())
+    }
+
+    async fn delete_consent(&self, username: &str, client_id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM consents WHERE username = $1 AND client_id = $2")
+            .bind(username)
+            .bind(client_id)
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(done.rows_affected() > 0)
+    }
+}
+
+#[async_trait]
+impl KeyStore for PgStore {
+    async fn list_keys(&self) -> Result<Vec<SigningKey>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM signing_keys ORDER BY created_at, kid")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(err)?;
+        rows.iter()
+            .map(|r| {
+                let alg: String = r.try_get("alg").map_err(err)?;
+                let alg: JwsAlg = alg
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt("signing key alg".into()))?;
+                SigningKey::from_parts(
+                    r.try_get("kid").map_err(err)?,
+                    alg,
+                    r.try_get("pkcs8").map_err(err)?,
+                    r.try_get("cert_der").map_err(err)?,
+                    r.try_get("created_at").map_err(err)?,
+                    r.try_get("retire_at").map_err(err)?,
+                )
+                .map_err(|e| StoreError::Corrupt(format!("signing key: {e}")))
+            })
+            .collect()
+    }
+
+    async fn insert_key(&self, k: &SigningKey) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO signing_keys (kid, alg, pkcs8, cert_der, created_at, retire_at) VALUES ($1,$2,$3,$4,$5,$6)")
+            .bind(k.kid())
+            .bind(k.alg().as_str())
+            .bind(k.pkcs8())
+            .bind(k.cert_der())
+            .bind(k.created_at())
+            .bind(k.retire_at())
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn set_key_retire_at(&self, kid: &str, retire_at: Option<i64>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE signing_keys SET retire_at = $1 WHERE kid = $2")
+            .bind(retire_at)
+            .bind(kid)
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+}
