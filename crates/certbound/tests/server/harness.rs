@@ -103,7 +103,10 @@ impl Drop for PgSchema {
         }
         let _ = Command::new("psql")
             .arg(postgres_base_url())
-            .args(["-qAtc", &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name)])
+            .args([
+                "-qAtc",
+                &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name),
+            ])
             .output();
     }
 }

@@ -122,7 +122,10 @@ fn tokens_and_revocations_are_seen_by_every_node() {
     let r = a
         .post("/oauth2/revoke")
         .cert(&id)
-        .form(&format!("token={}&client_id={client_id}", s(&t, "access_token")))
+        .form(&format!(
+            "token={}&client_id={client_id}",
+            s(&t, "access_token")
+        ))
         .send();
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(
@@ -322,7 +325,10 @@ fn through_a_real_nginx_upstream_both_nodes_serve_certificate_bound_tokens() {
             node.log()
         );
         for t in &tokens {
-            assert_eq!(node.introspect(t)["cnf"]["x5t#S256"], alice.thumbprint().as_str());
+            assert_eq!(
+                node.introspect(t)["cnf"]["x5t#S256"],
+                alice.thumbprint().as_str()
+            );
         }
     }
 }

@@ -157,7 +157,12 @@ fn a_database_that_goes_away_gives_503_and_the_node_recovers_by_itself() {
     let schema = PgSchema::create();
     let forwarder = Forwarder::start(postgres_addr());
     let via = schema.through(&forwarder.base_url());
-    let node = Server::launch_on(tempfile::tempdir().unwrap(), CONFIG, Some("admin"), Some(via));
+    let node = Server::launch_on(
+        tempfile::tempdir().unwrap(),
+        CONFIG,
+        Some("admin"),
+        Some(via),
+    );
     let id = pki::self_signed(node.path(), "c", "c", Validity::Current);
     let client_id = node.self_signed_client(&id.cert, &[]);
     assert_eq!(token_request(&node, &client_id, &id).status, 200);
@@ -211,7 +216,10 @@ fn a_node_started_while_the_database_is_away_retries_then_serves() {
         );
         std::thread::sleep(Duration::from_millis(200));
     };
-    assert!(said.contains("127.0.0.1"), "the message names the database:\n{said}");
+    assert!(
+        said.contains("127.0.0.1"),
+        "the message names the database:\n{said}"
+    );
     assert!(!starting.is_finished(), "not serving without its database");
     forwarder.restore();
     let node = starting.join().unwrap();
