@@ -1,6 +1,7 @@
 //! The database going away under a running node, and a node started while it is away: a TCP
-//! forwarder between certbound and PostgreSQL is cut (new connections closed at once, open ones
-//! shut down) and restored, without touching the node.
+//! forwarder between certbound and PostgreSQL is cut (open connections shut down; new ones
+//! closed at once, or accepted and never answered, as behind a dead network) and restored,
+//! without touching the node.
 
 use crate::harness::{PgSchema, Server, postgres_base_url};
 use crate::pki::{self, Validity};
@@ -17,6 +18,8 @@ const CONFIG: &str = "[storage]\nconnect_timeout = 1\n";
 struct Forwarder {
     port: u16,
     up: Arc<AtomicBool>,
+    /// While cut: hold new connections silently instead of closing them.
+    silent: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     open: Arc<Mutex<Vec<TcpStream>>>,
 }
@@ -26,9 +29,10 @@ impl Forwarder {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let up = Arc::new(AtomicBool::new(true));
+        let silent = Arc::new(AtomicBool::new(false));
         let stop = Arc::new(AtomicBool::new(false));
         let open: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
-        let (up2, stop2, open2) = (up.clone(), stop.clone(), open.clone());
+        let (up2, silent2, stop2, open2) = (up.clone(), silent.clone(), stop.clone(), open.clone());
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 if stop2.load(Ordering::SeqCst) {
@@ -36,7 +40,11 @@ impl Forwarder {
                 }
                 let Ok(client) = client else { continue };
                 if !up2.load(Ordering::SeqCst) {
-                    let _ = client.shutdown(Shutdown::Both);
+                    if silent2.load(Ordering::SeqCst) {
+                        open2.lock().unwrap().push(client);
+                    } else {
+                        let _ = client.shutdown(Shutdown::Both);
+                    }
                     continue;
                 }
                 let Ok(server) = TcpStream::connect(upstream) else {
@@ -52,6 +60,7 @@ impl Forwarder {
         Forwarder {
             port,
             up,
+            silent,
             stop,
             open,
         }
@@ -65,7 +74,15 @@ impl Forwarder {
         }
     }
 
+    /// Like [`Forwarder::cut`], but new connections are accepted and never answered.
+    fn cut_silently(&self) {
+        self.silent.store(true, Ordering::SeqCst);
+        self.cut();
+    }
+
     fn restore(&self) {
+        self.cut();
+        self.silent.store(false, Ordering::SeqCst);
         self.up.store(true, Ordering::SeqCst);
     }
 
@@ -167,20 +184,25 @@ fn a_database_that_goes_away_gives_503_and_the_node_recovers_by_itself() {
     let client_id = node.self_signed_client(&id.cert, &[]);
     assert_eq!(token_request(&node, &client_id, &id).status, 200);
 
-    forwarder.cut();
-    for _ in 0..2 {
-        let started = Instant::now();
-        let r = token_request(&node, &client_id, &id);
-        let took = started.elapsed();
-        r.assert_error(503, "temporarily_unavailable");
-        let retry = r.header("retry-after").expect("Retry-After");
-        assert!(retry.parse::<u32>().is_ok(), "{retry}");
-        assert!(took < Duration::from_secs(8), "503 took {took:?}");
+    for silently in [false, true] {
+        if silently {
+            forwarder.cut_silently();
+        } else {
+            forwarder.cut();
+        }
+        for _ in 0..2 {
+            let started = Instant::now();
+            let r = token_request(&node, &client_id, &id);
+            let took = started.elapsed();
+            r.assert_error(503, "temporarily_unavailable");
+            let retry = r.header("retry-after").expect("Retry-After");
+            assert!(retry.parse::<u32>().is_ok(), "{retry}");
+            assert!(took < Duration::from_secs(8), "503 took {took:?}");
+        }
+        forwarder.restore();
+        until_served(&node, &client_id, &id, Duration::from_secs(20));
+        assert_eq!(token_request(&node, &client_id, &id).status, 200);
     }
-
-    forwarder.restore();
-    until_served(&node, &client_id, &id, Duration::from_secs(20));
-    assert_eq!(token_request(&node, &client_id, &id).status, 200);
 }
 
 #[test]
