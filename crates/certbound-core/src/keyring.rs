@@ -7,23 +7,33 @@ use crate::jose::{JwsAlg, SigningKey};
 use crate::store::KeyStore;
 use std::sync::RwLock;
 
-/// How long a node trusts its cached copy of the keys.
+/// How long a node trusts its cached copy of the keys, unless configured otherwise
+/// (`[oauth] signing_key_refresh_interval`).
 pub const CACHE_SECONDS: i64 = 30;
 
 /// Cached signing keys.
 #[derive(Debug)]
 pub struct KeyRing {
     alg: JwsAlg,
+    cache_seconds: i64,
     cache: RwLock<Option<(i64, Vec<SigningKey>)>>,
 }
 
 impl KeyRing {
-    /// A key ring whose new keys use `alg`.
+    /// A key ring whose new keys use `alg`, reloading keys every [`CACHE_SECONDS`].
     pub fn new(alg: JwsAlg) -> Self {
         KeyRing {
             alg,
+            cache_seconds: CACHE_SECONDS,
             cache: RwLock::new(None),
         }
+    }
+
+    /// The same key ring reloading keys from the store every `seconds` (at least 1): the bound
+    /// on how long a key rotated on another node takes to be used and published here.
+    pub fn with_cache_seconds(mut self, seconds: u64) -> Self {
+        self.cache_seconds = i64::try_from(seconds.max(1)).unwrap_or(i64::MAX);
+        self
     }
 
     /// The algorithm of new keys.
@@ -34,7 +44,7 @@ impl KeyRing {
     async fn keys(&self, store: &dyn KeyStore, now: i64) -> Result<Vec<SigningKey>, OAuthError> {
         if let Ok(guard) = self.cache.read()
             && let Some((loaded, keys)) = guard.as_ref()
-            && now - loaded < CACHE_SECONDS
+            && now - loaded < self.cache_seconds
         {
             return Ok(keys.clone());
         }

@@ -142,6 +142,10 @@ pub async fn run(config: Config) -> Result<()> {
     let mut settings = settings(&config, issuer.clone(), trust_stores);
     settings.mtls_alias_base = alias_base;
     let mut server = AuthServer::new(store, settings, config.signing_alg);
+    server.keys = Arc::new(
+        certbound_core::keyring::KeyRing::new(config.signing_alg)
+            .with_cache_seconds(config.signing_key_refresh_interval),
+    );
     server.client_keys = Some(Arc::new(JwksUriKeys::new(&config.jwks_uri)?));
     // The report at start ran above; this one repeats it daily.
     expiry::spawn_daily(Arc::clone(&server.store), expiry);

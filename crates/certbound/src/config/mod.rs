@@ -83,6 +83,7 @@ struct RawOAuth {
     session_lifetime: Option<u64>,
     require_pkce: Option<bool>,
     id_token_signing_alg: Option<String>,
+    signing_key_refresh_interval: Option<u64>,
     #[serde(default)]
     mutualtls: RawMutualTls,
     #[serde(default)]
@@ -185,6 +186,8 @@ pub struct Config {
     pub require_pkce: bool,
     /// Algorithm of new signing keys.
     pub signing_alg: JwsAlg,
+    /// Seconds a node caches the signing keys before reloading them from the store.
+    pub signing_key_refresh_interval: u64,
     /// Fetching the key sets of `jwks_uri` clients.
     pub jwks_uri: JwksUriConfig,
     /// Trust stores for `tls_client_auth`: `[trust_stores.NAME]`, plus `default` from
@@ -381,6 +384,11 @@ impl Config {
             session_lifetime,
             require_pkce: raw.oauth.require_pkce.unwrap_or(false),
             signing_alg,
+            signing_key_refresh_interval: positive(
+                raw.oauth.signing_key_refresh_interval,
+                30,
+                "signing_key_refresh_interval",
+            )?,
             jwks_uri: raw.oauth.jwks_uri.validate()?,
             trust_stores: trust::trust_stores(
                 raw.trust_stores,

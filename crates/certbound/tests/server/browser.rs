@@ -21,6 +21,16 @@ impl Browser {
         }
     }
 
+    /// The same browser (same cookie jar) talking to another server, e.g. a second node behind
+    /// one host name: cookies are scoped to `localhost`, whatever the port.
+    pub fn on(&self, server: &Server) -> Browser {
+        Browser {
+            jar: self.jar.clone(),
+            ca: server.ca(),
+            base: server.url(""),
+        }
+    }
+
     fn curl(&self, args: &[&str], url: &str) -> Response {
         let headers = tempfile::NamedTempFile::new().unwrap();
         let out = Command::new("curl")

@@ -29,7 +29,8 @@ pub fn create_user(server: &Server, name: &str, password: &str, claims: &[&str])
         args.push("--claim".into());
         args.push((*c).into());
     }
-    let mut child = std::process::Command::new(crate::harness::BIN)
+    let mut child = server
+        .command()
         .args(&args)
         .arg("--data-dir")
         .arg(server.data_dir())
@@ -54,8 +55,14 @@ pub fn setup() -> (Server, Identity, String) {
 /// [`setup`] with a configuration file.
 pub fn setup_with(config: &str) -> (Server, Identity, String) {
     let server = Server::start_with(config);
+    let (id, client_id) = provision(&server);
+    (server, id, client_id)
+}
+
+/// Creates alice and the code-flow client on `server` (and its database).
+pub fn provision(server: &Server) -> (Identity, String) {
     create_user(
-        &server,
+        server,
         "alice",
         "alice-pw",
         &[
@@ -81,7 +88,7 @@ pub fn setup_with(config: &str) -> (Server, Identity, String) {
             REDIRECT,
         ],
     );
-    (server, id, client_id)
+    (id, client_id)
 }
 
 pub fn authorize_url(client_id: &str, extra: &str) -> String {

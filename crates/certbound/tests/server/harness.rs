@@ -1,18 +1,122 @@
 //! Starts the real `certbound` binary on an ephemeral port and talks to it with curl.
+//!
+//! Storage: SQLite in each server's data directory, or — with `CERTBOUND_TEST_STORAGE=postgres`
+//! — a fresh PostgreSQL schema per server (base URL `CERTBOUND_TEST_POSTGRES_URL`, default
+//! [`DEFAULT_POSTGRES_URL`]), handed to every process of that server through
+//! `CERTBOUND_STORAGE_URL` and dropped when the last server using it is gone.
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_certbound");
+
+/// The test database when `CERTBOUND_TEST_POSTGRES_URL` is not set.
+pub const DEFAULT_POSTGRES_URL: &str = "postgres://root@127.0.0.1:5432/test";
+
+/// Whether the tests run against PostgreSQL (`CERTBOUND_TEST_STORAGE=postgres`).
+pub fn postgres() -> bool {
+    std::env::var("CERTBOUND_TEST_STORAGE").is_ok_and(|v| v == "postgres")
+}
+
+/// The PostgreSQL server and database the tests use.
+pub fn postgres_base_url() -> String {
+    std::env::var("CERTBOUND_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| DEFAULT_POSTGRES_URL.to_owned())
+}
+
+/// Runs SQL with psql against the test database, asserting success; returns standard output.
+pub fn psql(sql: &str) -> String {
+    let out = Command::new("psql")
+        .arg(postgres_base_url())
+        .args(["-v", "ON_ERROR_STOP=1", "-qAtc", sql])
+        .output()
+        .expect("psql (install postgresql-client)");
+    assert!(
+        out.status.success(),
+        "psql {sql:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// One PostgreSQL schema of its own, dropped with its last user.
+#[derive(Debug)]
+pub struct PgSchema {
+    /// The schema's name (`cbt_…`; `scripts/test` drops leftovers of killed runs).
+    pub name: String,
+    /// The storage URL selecting it.
+    pub url: String,
+    /// Whether dropping this drops the schema (false for [`PgSchema::through`]).
+    owned: bool,
+}
+
+impl PgSchema {
+    /// Creates an empty schema with a name no other test uses.
+    pub fn create() -> Arc<PgSchema> {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let name = format!(
+            "cbt_{}_{}_{nanos}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        psql(&format!("CREATE SCHEMA {name}"));
+        let url = Self::url_for(&postgres_base_url(), &name);
+        Arc::new(PgSchema {
+            name,
+            url,
+            owned: true,
+        })
+    }
+
+    /// The same schema reached through another server address (e.g. a forwarder in front of
+    /// PostgreSQL); the original keeps owning the schema.
+    pub fn through(&self, base: &str) -> Arc<PgSchema> {
+        Arc::new(PgSchema {
+            name: self.name.clone(),
+            url: Self::url_for(base, &self.name),
+            owned: false,
+        })
+    }
+
+    /// `base` with the schema selected through the connection's `search_path` option.
+    pub fn url_for(base: &str, schema: &str) -> String {
+        let sep = if base.contains('?') { '&' } else { '?' };
+        format!("{base}{sep}options=-c%20search_path%3D{schema}")
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        if !self.owned {
+            return;
+        }
+        let _ = Command::new("psql")
+            .arg(postgres_base_url())
+            .args([
+                "-qAtc",
+                &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name),
+            ])
+            .output();
+    }
+}
 
 /// A running server with its own data directory.
 pub struct Server {
     child: Child,
     pub dir: tempfile::TempDir,
+    /// Its PostgreSQL schema, when the tests run against PostgreSQL.
+    pub schema: Option<Arc<PgSchema>>,
     pub port: u16,
     pub issuer: String,
     /// The plain-HTTP listener's port, when `server.http_listen` is configured.
@@ -40,19 +144,30 @@ impl Server {
         Self::launch(dir, config, Some("admin"))
     }
 
-    /// Stops the server and starts it again on the same data directory.
+    /// Stops the server and starts it again on the same data directory (and database).
     pub fn restart(mut self) -> Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let config = std::fs::read_to_string(self.path().join("certbound.toml")).unwrap();
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
-        Self::launch(dir, &config, Some("admin"))
+        Self::launch_on(dir, &config, Some("admin"), self.schema.take())
     }
 
     /// Starts the binary; `admin_password` sets CERTBOUND_ADMIN_PASSWORD when given.
     pub fn launch(dir: tempfile::TempDir, config: &str, admin_password: Option<&str>) -> Server {
+        let schema = postgres().then(PgSchema::create);
+        Self::launch_on(dir, config, admin_password, schema)
+    }
+
+    /// [`Server::launch`] on a given PostgreSQL schema (`None`: SQLite in the data directory).
+    pub fn launch_on(
+        dir: tempfile::TempDir,
+        config: &str,
+        admin_password: Option<&str>,
+        schema: Option<Arc<PgSchema>>,
+    ) -> Server {
         std::fs::write(dir.path().join("certbound.toml"), config).unwrap();
-        let mut command = Command::new(BIN);
+        let mut command = storage_command(schema.as_deref());
         command.env_remove("CERTBOUND_ADMIN_PASSWORD");
         if let Some(p) = admin_password {
             command.env("CERTBOUND_ADMIN_PASSWORD", p);
@@ -107,6 +222,7 @@ impl Server {
         Server {
             child,
             dir,
+            schema,
             port: port.unwrap(),
             issuer: issuer.unwrap(),
             http_port,
@@ -135,9 +251,14 @@ impl Server {
         std::fs::read_to_string(self.path().join("server.log")).unwrap_or_default()
     }
 
+    /// The `certbound` binary, pointed at this server's database (no arguments yet).
+    pub fn command(&self) -> Command {
+        storage_command(self.schema.as_deref())
+    }
+
     /// Runs a CLI command against this server's data directory and config.
     pub fn cli(&self, args: &[&str]) -> std::process::Output {
-        Command::new(BIN)
+        self.command()
             .args(args)
             .arg("--data-dir")
             .arg(self.data_dir())
@@ -216,6 +337,16 @@ impl Server {
         assert_eq!(r.status, 200, "introspection failed: {}", r.body);
         r.json()
     }
+}
+
+/// `certbound` with `CERTBOUND_STORAGE_URL` naming `schema`, or unset (SQLite in the data dir).
+fn storage_command(schema: Option<&PgSchema>) -> Command {
+    let mut command = Command::new(BIN);
+    match schema {
+        Some(s) => command.env("CERTBOUND_STORAGE_URL", &s.url),
+        None => command.env_remove("CERTBOUND_STORAGE_URL"),
+    };
+    command
 }
 
 impl Drop for Server {

@@ -92,7 +92,8 @@ fn introspection_requires_an_authorized_caller() {
         .send();
     assert_eq!((unknown.status, &unknown.body), (wrong.status, &wrong.body));
     // A plain user is not an admin.
-    let mut child = Command::new(crate::harness::BIN)
+    let mut child = server
+        .command()
         .args(["user", "create", "alice", "--password-stdin", "--data-dir"])
         .arg(server.data_dir())
         .stdin(std::process::Stdio::piped())

@@ -1,6 +1,7 @@
 //! The certbound integration tests: one binary that starts the real server (the built
 //! `certbound` executable) on an ephemeral port with real TLS, real certificates generated at
-//! test time, a real SQLite file, and curl as the client.
+//! test time, a real SQLite file (or, with `CERTBOUND_TEST_STORAGE=postgres`, a fresh
+//! PostgreSQL schema per server), and curl as the client.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -20,6 +21,7 @@ mod introspection;
 mod jwks_uri;
 mod jwt_and_aliases;
 mod malformed;
+mod multi_node;
 mod operations;
 mod playground;
 mod proxy;

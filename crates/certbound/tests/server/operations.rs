@@ -183,6 +183,39 @@ fn the_database_holds_no_usable_token_or_secret() {
         .to_owned();
     let c = server.create_client(&["--name", "s", "--auth-method", "client_secret_basic"]);
     let secret = c["client_secret"].as_str().unwrap().to_owned();
+    let dump = database_dump(&server);
+    assert!(!dump.is_empty());
+    let contains = |needle: &str| dump.windows(needle.len()).any(|w| w == needle.as_bytes());
+    assert!(
+        contains(&client_id),
+        "sanity: the dump does contain the client"
+    );
+    assert!(!contains(&token), "token stored in clear");
+    assert!(!contains(&secret), "client secret stored in clear");
+    assert!(
+        contains("$argon2id$"),
+        "the admin password is stored as an Argon2id hash"
+    );
+}
+
+/// Every byte the server's database holds: the SQLite files (with WAL and journal) in its data
+/// directory, or `pg_dump` of its PostgreSQL schema.
+fn database_dump(server: &Server) -> Vec<u8> {
+    if let Some(schema) = &server.schema {
+        let out = std::process::Command::new("pg_dump")
+            .arg("--dbname")
+            .arg(crate::harness::postgres_base_url())
+            .arg("--schema")
+            .arg(&schema.name)
+            .output()
+            .expect("pg_dump (install postgresql-client)");
+        assert!(
+            out.status.success(),
+            "pg_dump: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return out.stdout;
+    }
     let mut dump = Vec::new();
     for entry in std::fs::read_dir(server.data_dir()).unwrap() {
         let path = entry.unwrap().path();
@@ -196,16 +229,5 @@ fn the_database_holds_no_usable_token_or_secret() {
             dump.extend(std::fs::read(&path).unwrap());
         }
     }
-    assert!(!dump.is_empty());
-    let contains = |needle: &str| dump.windows(needle.len()).any(|w| w == needle.as_bytes());
-    assert!(
-        contains(&client_id),
-        "sanity: the dump does contain the client"
-    );
-    assert!(!contains(&token), "token stored in clear");
-    assert!(!contains(&secret), "client secret stored in clear");
-    assert!(
-        contains("$argon2id$"),
-        "the admin password is stored as an Argon2id hash"
-    );
+    dump
 }

@@ -4,7 +4,7 @@
 //! screenshots kept in target/test-artifacts/playground/.
 
 use crate::code_flow::create_user;
-use crate::harness::{BIN, Server};
+use crate::harness::Server;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -22,7 +22,8 @@ struct Playground {
 impl Playground {
     fn start(server: &Server) -> Playground {
         let log = server.path().join("playground.log");
-        let mut child = Command::new(BIN)
+        let mut child = server
+            .command()
             .args([
                 "playground",
                 "--listen",

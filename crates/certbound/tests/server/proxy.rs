@@ -12,7 +12,7 @@ use certbound_mtls::vectors::{
     WSO2_SAMPLE_X5T as BLOG_X5T,
 };
 
-const PROXY_CONFIG: &str = "[oauth.mutualtls]
+pub const PROXY_CONFIG: &str = "[oauth.mutualtls]
 client_certificate_header = \"x-wso2-mtls-cert\"
 trusted_proxies = [\"127.0.0.1/32\", \"::1/128\"]
 ";
@@ -208,9 +208,9 @@ fn nginx_binary() -> &'static str {
 }
 
 /// A real nginx terminating mutual TLS and forwarding `$ssl_client_escaped_cert`.
-struct Nginx {
+pub struct Nginx {
     child: Child,
-    port: u16,
+    pub port: u16,
 }
 
 impl Drop for Nginx {
@@ -221,6 +221,14 @@ impl Drop for Nginx {
 }
 
 fn start_nginx(server: &Server) -> Nginx {
+    start_nginx_to(
+        server,
+        &[server.http_port.expect("server.http_listen configured")],
+    )
+}
+
+/// nginx with `server`'s TLS files, balancing over the plain-HTTP listeners on `upstreams`.
+pub fn start_nginx_to(server: &Server, upstreams: &[u16]) -> Nginx {
     let dir = server.path().join("nginx");
     std::fs::create_dir_all(dir.join("tmp")).unwrap();
     let port = free_port();
@@ -239,13 +247,15 @@ http {{
   fastcgi_temp_path {dir}/tmp/fastcgi;
   uwsgi_temp_path {dir}/tmp/uwsgi;
   scgi_temp_path {dir}/tmp/scgi;
+  upstream certbound {{
+{upstreams}  }}
   server {{
     listen 127.0.0.1:{port} ssl;
     ssl_certificate {tls}/server.pem;
     ssl_certificate_key {tls}/server-key.pem;
     ssl_verify_client optional_no_ca;
     location / {{
-      proxy_pass http://127.0.0.1:{upstream};
+      proxy_pass http://certbound;
       proxy_set_header x-wso2-mtls-cert $ssl_client_escaped_cert;
     }}
   }}
@@ -253,7 +263,10 @@ http {{
 ",
         dir = dir.display(),
         tls = tls.display(),
-        upstream = server.http_port.expect("server.http_listen configured"),
+        upstreams = upstreams
+            .iter()
+            .map(|p| format!("    server 127.0.0.1:{p};\n"))
+            .collect::<String>(),
     );
     std::fs::write(dir.join("nginx.conf"), conf).unwrap();
     let child = Command::new(nginx_binary())
