@@ -46,6 +46,9 @@ pub enum Command {
     /// Dynamic client registration (RFC 7591): initial access tokens.
     #[command(subcommand)]
     Registration(RegistrationCommand),
+    /// Apply pending storage schema migrations (SQLite or PostgreSQL) and print the schema
+    /// version; `serve` also migrates at start.
+    Migrate,
     /// Run the demo web client (like WSO2's Playground2) and a protected API against a
     /// running certbound.
     Playground(PlaygroundArgs),

@@ -73,6 +73,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Consent(c) => commands::keys::consent(&config, c).await,
             Command::Token(t) => commands::keys::token(&config, t).await,
             Command::Registration(r) => commands::registration::run(&config, r).await,
+            Command::Migrate => commands::migrate::run(&config).await,
             Command::Playground(p) => playground::run(config, p).await,
         }
     })

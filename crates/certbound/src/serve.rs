@@ -19,17 +19,63 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-/// Opens the configured store (creating the data directory when needed).
+/// Opens the configured store once, migrating it (creating the data directory when needed).
+/// CLI commands use this and fail fast with the store's message when the database is down.
 pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
+    Ok(open_migrated(config).await?.store)
+}
+
+/// Opens and migrates the configured store, with its schema version (`certbound migrate`).
+pub async fn open_migrated(config: &Config) -> Result<certbound_store::Opened> {
     create_private_dir(&config.data_dir)?;
-    certbound_store::open(&config.storage_url)
+    certbound_store::open_with(&config.storage_url, &config.storage_options)
         .await
-        .with_context(|| format!("cannot open the store {}", config.storage_url))
+        .with_context(|| {
+            format!(
+                "cannot open the store {}",
+                certbound_store::redact(&config.storage_url)
+            )
+        })
+}
+
+/// For `serve`: opens the store, retrying with backoff (1 s doubling to 30 s, each attempt
+/// logged) while the database is unavailable, so nodes may start before their database.
+/// Any other failure (a bad URL, a schema newer than this build) ends the start at once.
+async fn open_store_retrying(config: &Config) -> Result<Arc<dyn Store>> {
+    let mut delay = std::time::Duration::from_secs(1);
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        create_private_dir(&config.data_dir)?;
+        match certbound_store::open_with(&config.storage_url, &config.storage_options).await {
+            Ok(opened) => {
+                if attempt > 1 {
+                    tracing::info!(attempt, "storage is available");
+                }
+                return Ok(opened.store);
+            }
+            Err(certbound_core::store::StoreError::Unavailable(msg)) => {
+                tracing::warn!(
+                    attempt,
+                    retry_in_secs = delay.as_secs(),
+                    "storage unavailable: {msg}"
+                );
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(30));
+            }
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!(
+                    "cannot open the store {}",
+                    certbound_store::redact(&config.storage_url)
+                )));
+            }
+        }
+    }
 }
 
 /// Runs the server until interrupted.
 pub async fn run(config: Config) -> Result<()> {
-    let store = open_store(&config).await?;
+    let store = open_store_retrying(&config).await?;
     seed_admin(&config, store.as_ref()).await?;
     let (cert_file, key_file, generated) = crate::devtls::server_files(&config)?;
     if matches!(config.tls, TlsSource::Development) {

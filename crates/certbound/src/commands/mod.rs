@@ -3,5 +3,6 @@
 
 pub mod client;
 pub mod keys;
+pub mod migrate;
 pub mod registration;
 pub mod user;

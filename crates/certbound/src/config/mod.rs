@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 mod jwks_uri;
 mod registration;
+mod storage;
 pub use jwks_uri::JwksUriConfig;
 mod trust;
 pub use trust::TrustStoreConfig;
@@ -29,7 +30,7 @@ struct RawConfig {
     #[serde(default)]
     tls: RawTls,
     #[serde(default)]
-    storage: RawStorage,
+    storage: storage::RawStorage,
     #[serde(default)]
     oauth: RawOAuth,
     #[serde(default)]
@@ -65,12 +66,6 @@ struct RawMtlsAliases {
 struct RawTls {
     cert_file: Option<PathBuf>,
     key_file: Option<PathBuf>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawStorage {
-    url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -167,8 +162,10 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// TLS certificate source.
     pub tls: TlsSource,
-    /// Storage URL.
+    /// Storage URL (`sqlite://PATH` or `postgres://…`).
     pub storage_url: String,
+    /// `[storage]` pool size and connect timeout.
+    pub storage_options: certbound_store::StoreOptions,
     /// Default access token lifetime, seconds.
     pub access_token_lifetime: u64,
     /// Authorization code lifetime, seconds.
@@ -312,8 +309,10 @@ impl Config {
             ),
         };
         let storage_url = env("CERTBOUND_STORAGE_URL")
-            .or(raw.storage.url)
+            .or(raw.storage.url.clone())
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("certbound.db").display()));
+        storage::check_url(&storage_url)?;
+        let storage_options = raw.storage.options()?;
         let access_token_lifetime = raw.oauth.access_token_lifetime.unwrap_or(3600);
         if access_token_lifetime == 0 {
             bail!("oauth.access_token_lifetime must be at least 1 second");
@@ -374,6 +373,7 @@ impl Config {
             max_body_bytes,
             tls,
             storage_url,
+            storage_options,
             access_token_lifetime,
             code_lifetime,
             id_token_lifetime,
@@ -588,6 +588,10 @@ mod tests {
         assert_eq!(c.listen, d.listen);
         assert_eq!(c.access_token_lifetime, d.access_token_lifetime);
         assert_eq!(c.max_body_bytes, d.max_body_bytes);
+        assert_eq!(
+            c.storage_options.connect_timeout,
+            d.storage_options.connect_timeout
+        );
         assert_eq!(c.registration_policy, d.registration_policy);
         assert_eq!(c.jwks_uri, d.jwks_uri);
         assert_eq!(
