@@ -217,7 +217,8 @@ fn a_node_started_while_the_database_is_away_retries_then_serves() {
         Some("admin"),
         Some(via.clone()),
     );
-    let id = pki::self_signed(first.path(), "c", "c", Validity::Current);
+    let keys = tempfile::tempdir().unwrap();
+    let id = pki::self_signed(keys.path(), "c", "c", Validity::Current);
     let client_id = first.self_signed_client(&id.cert, &[]);
     drop(first);
     forwarder.cut();
