@@ -19,6 +19,9 @@ pub enum StoreError {
     /// A record with the same key exists.
     #[error("already exists")]
     Conflict,
+    /// The record refers to another (a client, a user) that was deleted meanwhile.
+    #[error("refers to a deleted record")]
+    Dangling,
     /// A stored record could not be decoded (corruption or a newer schema).
     #[error("corrupt record: {0}")]
     Corrupt(String),

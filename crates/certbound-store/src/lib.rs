@@ -4,6 +4,7 @@
 //! embedded default; PostgreSQL serves several nodes sharing one database. Only hashes of
 //! tokens and secrets are ever written.
 
+mod client_cache;
 mod migrate;
 pub mod postgres;
 pub mod sqlite;

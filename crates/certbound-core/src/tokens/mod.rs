@@ -117,7 +117,16 @@ pub async fn issue_access_token(
         claims: new.claims.to_vec(),
         code: new.code,
     };
-    server.store.insert_access_token(&record).await?;
+    server
+        .store
+        .insert_access_token(&record)
+        .await
+        .map_err(|e| match e {
+            // The client was deleted (in another process, say) after it authenticated: it
+            // gets no token, and the answer is the one it gets from now on.
+            crate::store::StoreError::Dangling => crate::client_auth::failed(),
+            e => e.into(),
+        })?;
     tracing::info!(
         client_id = %new.client_id,
         x5t = ?new.cnf.map(|t| t.to_base64url()),

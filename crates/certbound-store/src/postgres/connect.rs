@@ -4,6 +4,7 @@
 //! away). No queries of the store traits here.
 
 use super::PgStore;
+use crate::client_cache::{ClientCache, GENERATION_SQL};
 use crate::StoreOptions;
 use crate::migrate::too_new;
 use certbound_core::store::StoreError;
@@ -13,8 +14,10 @@ use std::time::Duration;
 
 /// Schema migrations (`migrations/postgres/NNNN_*.sql`), applied in order; the version is the
 /// index + 1. Version 1 is the whole schema of SQLite versions 1 to 6.
-pub(super) const MIGRATIONS: &[&str] =
-    &[include_str!("../../migrations/postgres/0001_initial.sql")];
+pub(super) const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/postgres/0001_initial.sql"),
+    include_str!("../../migrations/postgres/0002_client_generation.sql"),
+];
 
 /// The key of the `pg_advisory_xact_lock` held while migrating ("certbnd!" in ASCII), so
 /// nodes starting together migrate one after the other.
@@ -28,6 +31,7 @@ pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
 pub(crate) fn err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
+        sqlx::Error::Database(d) if d.is_foreign_key_violation() => StoreError::Dangling,
         sqlx::Error::Database(d) if d.code().is_some_and(|c| unavailable_sqlstate(&c)) => {
             StoreError::Unavailable(e.to_string())
         }
@@ -79,7 +83,17 @@ impl PgStore {
                 )),
                 other => other,
             })?;
-        let store = PgStore { pool };
+        let generation_pool = pool.clone();
+        let clients = ClientCache::start(move || {
+            let pool = generation_pool.clone();
+            async move {
+                sqlx::query_scalar::<_, i64>(GENERATION_SQL)
+                    .fetch_one(&pool)
+                    .await
+                    .map_err(err)
+            }
+        });
+        let store = PgStore { pool, clients };
         store.migrate().await?;
         Ok(store)
     }

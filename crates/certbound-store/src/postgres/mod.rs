@@ -23,6 +23,7 @@ pub(crate) use connect::err;
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    clients: std::sync::Arc<crate::client_cache::ClientCache>,
 }
 
 /// A space-separated list column.
@@ -229,17 +230,21 @@ impl ClientStore for PgStore {
         }
         write_certificates(&mut tx, c).await?;
         tx.commit().await.map_err(err)?;
+        self.clients.invalidate();
         Ok(true)
     }
 
     async fn find_client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
-        let row = sqlx::query(select_client!("WHERE c.client_id = $1"))
-            .bind(client_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
-        row.map(|r| client_from_row(&r, certificates_of(&r)?))
-            .transpose()
+        let load = async {
+            let row = sqlx::query(select_client!("WHERE c.client_id = $1"))
+                .bind(client_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(err)?;
+            row.map(|r| client_from_row(&r, certificates_of(&r)?))
+                .transpose()
+        };
+        self.clients.find(client_id, load).await
     }
 
     async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
@@ -258,6 +263,7 @@ impl ClientStore for PgStore {
             .execute(&self.pool)
             .await
             .map_err(err)?;
+        self.clients.invalidate();
         Ok(done.rows_affected() > 0)
     }
 }

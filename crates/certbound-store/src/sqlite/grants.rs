@@ -22,25 +22,9 @@ fn hash_of(r: &SqliteRow, col: &str) -> Result<Option<TokenHash>, StoreError> {
 
 #[async_trait]
 impl TokenStore for SqliteStore {
+    /// Group-committed (see `group_commit`): durable when this returns.
     async fn insert_access_token(&self, t: &AccessTokenRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO access_tokens (token_hash, client_id, subject, scope, issued_at, expires_at, cnf, revoked, claims, code_hash) \
-             VALUES (?,?,?,?,?,?,?,?,?,?)",
-        )
-        .bind(t.hash.0.to_vec())
-        .bind(&t.client_id)
-        .bind(&t.subject)
-        .bind(&t.scope)
-        .bind(t.issued_at)
-        .bind(t.expires_at)
-        .bind(t.cnf.map(|c| c.to_base64url()))
-        .bind(t.revoked)
-        .bind(t.claims.join(" "))
-        .bind(t.code.map(|c| c.0.to_vec()))
-        .execute(&self.pool)
-        .await
-        .map_err(err)?;
-        Ok(())
+        self.tokens.insert(t.clone()).await
     }
 
     async fn find_access_token(

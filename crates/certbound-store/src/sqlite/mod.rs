@@ -17,6 +17,8 @@ use sqlx::sqlite::{
 };
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
+use crate::client_cache::{ClientCache, GENERATION_SQL};
 use std::time::Duration;
 
 /// Schema migrations (`migrations/sqlite/NNNN_*.sql`), applied in order; the version is the
@@ -28,12 +30,15 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0004_token_format.sql"),
     include_str!("../../migrations/sqlite/0005_client_management.sql"),
     include_str!("../../migrations/sqlite/0006_dynamic_registration.sql"),
+    include_str!("../../migrations/sqlite/0007_client_generation.sql"),
 ];
 
 /// A SQLite database file.
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    tokens: group_commit::TokenWriter,
+    clients: Arc<ClientCache>,
 }
 
 /// A space-separated list column.
@@ -56,6 +61,7 @@ fn claims_json(claims: &BTreeMap<String, String>) -> Result<String, StoreError> 
 pub(super) fn err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
+        sqlx::Error::Database(d) if d.is_foreign_key_violation() => StoreError::Dangling,
         sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
             StoreError::Unavailable(e.to_string())
         }
@@ -72,6 +78,9 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
+            // Statement journals (a multi-row INSERT inside a transaction needs one) in
+            // memory, not in a temporary file created and deleted per statement.
+            .pragma("temp_store", "memory")
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
@@ -80,7 +89,22 @@ impl SqliteStore {
             // A file that cannot be opened stays so (permissions, a missing directory): not a
             // condition to wait out, unlike an unreachable PostgreSQL server.
             .map_err(|e| StoreError::Other(format!("cannot open {}: {e}", path.display())))?;
-        let store = SqliteStore { pool };
+        let tokens = group_commit::TokenWriter::spawn(pool.clone());
+        let generation_pool = pool.clone();
+        let clients = ClientCache::start(move || {
+            let pool = generation_pool.clone();
+            async move {
+                sqlx::query_scalar::<_, i64>(GENERATION_SQL)
+                    .fetch_one(&pool)
+                    .await
+                    .map_err(err)
+            }
+        });
+        let store = SqliteStore {
+            pool,
+            tokens,
+            clients,
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -121,6 +145,19 @@ impl SqliteStore {
                 .map_err(err)?;
         }
         tx.commit().await.map_err(err)
+    }
+
+    async fn load_client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
+        let Some(row) = sqlx::query("SELECT * FROM clients WHERE client_id = ?")
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?
+        else {
+            return Ok(None);
+        };
+        let certs = self.certificates_of(client_id).await?;
+        client_from_row(&row, certs).map(Some)
     }
 
     async fn certificates_of(
@@ -307,20 +344,14 @@ impl ClientStore for SqliteStore {
         }
         write_certificates(&mut tx, c).await?;
         tx.commit().await.map_err(err)?;
+        self.clients.invalidate();
         Ok(true)
     }
 
     async fn find_client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
-        let Some(row) = sqlx::query("SELECT * FROM clients WHERE client_id = ?")
-            .bind(client_id)
-            .fetch_optional(&self.pool)
+        self.clients
+            .find(client_id, self.load_client(client_id))
             .await
-            .map_err(err)?
-        else {
-            return Ok(None);
-        };
-        let certs = self.certificates_of(client_id).await?;
-        client_from_row(&row, certs).map(Some)
     }
 
     async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
@@ -342,6 +373,7 @@ impl ClientStore for SqliteStore {
             .execute(&self.pool)
             .await
             .map_err(err)?;
+        self.clients.invalidate();
         Ok(done.rows_affected() > 0)
     }
 }
@@ -449,6 +481,7 @@ fn user_from_row(r: &SqliteRow) -> Result<User, StoreError> {
     })
 }
 
+mod group_commit;
 mod grants;
 mod registration;
 mod sessions;

@@ -100,6 +100,7 @@ impl RegistrationStore for SqliteStore {
         .execute(&self.pool)
         .await
         .map_err(err)?;
+        self.clients.invalidate();
         Ok(done.rows_affected() == 1)
     }
 }
