@@ -9,20 +9,21 @@
 use super::err;
 use certbound_core::model::AccessTokenRecord;
 use certbound_core::store::StoreError;
-use sqlx::sqlite::SqlitePool;
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::Connection;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
 /// Tokens waiting for a commit at most; more are refused as `Unavailable`.
 const QUEUE: usize = 4096;
 /// Most tokens committed in one transaction.
 const MAX_BATCH: usize = 256;
-/// Rows per INSERT statement; a batch is split into statements of these sizes so that only a
-/// handful of distinct statements are ever prepared (and cached).
-const CHUNKS: [usize; 3] = [32, 8, 1];
 
+/// One statement for any batch size: the rows arrive as one JSON array bound to a single
+/// parameter, and a single statement is its own transaction (one fsync). Hashes travel as hex.
 const INSERT: &str = "INSERT INTO access_tokens (token_hash, client_id, subject, scope, issued_at, \
-     expires_at, cnf, revoked, claims, code_hash) ";
+     expires_at, cnf, revoked, claims, code_hash) \
+     SELECT unhex(value->>0), value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, \
+     value->>7, value->>8, unhex(value->>9) FROM json_each(?)";
 
 type Reply = oneshot::Sender<Result<(), StoreError>>;
 
@@ -33,10 +34,11 @@ pub(super) struct TokenWriter {
 }
 
 impl TokenWriter {
-    /// Starts the writer task on the current Tokio runtime.
-    pub(super) fn spawn(pool: SqlitePool) -> TokenWriter {
+    /// Starts the writer task on the current Tokio runtime. It writes through a connection
+    /// of its own, whose page cache no other writer invalidates.
+    pub(super) fn spawn(options: SqliteConnectOptions) -> TokenWriter {
         let (queue, jobs) = mpsc::channel(QUEUE);
-        tokio::spawn(run(pool, jobs));
+        tokio::spawn(run(options, jobs));
         TokenWriter { queue }
     }
 
@@ -57,12 +59,13 @@ impl TokenWriter {
     }
 }
 
-async fn run(pool: SqlitePool, mut jobs: mpsc::Receiver<(AccessTokenRecord, Reply)>) {
+async fn run(options: SqliteConnectOptions, mut jobs: mpsc::Receiver<(AccessTokenRecord, Reply)>) {
+    let mut conn: Option<SqliteConnection> = None;
     let mut batch = Vec::with_capacity(MAX_BATCH);
     // Waits for the first job; whatever queued up meanwhile joins it, up to MAX_BATCH.
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (records, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
-        match commit(&pool, &records).await {
+        match commit(&options, &mut conn, &records).await {
             Ok(()) => {
                 for r in replies {
                     let _ = r.send(Ok(()));
@@ -72,7 +75,7 @@ async fn run(pool: SqlitePool, mut jobs: mpsc::Receiver<(AccessTokenRecord, Repl
             // each in its own transaction so every caller gets its own outcome.
             Err(_) if records.len() > 1 => {
                 for (t, r) in records.iter().zip(replies) {
-                    let _ = r.send(commit(&pool, std::slice::from_ref(t)).await);
+                    let _ = r.send(commit(&options, &mut conn, std::slice::from_ref(t)).await);
                 }
             }
             Err(e) => {
@@ -84,28 +87,57 @@ async fn run(pool: SqlitePool, mut jobs: mpsc::Receiver<(AccessTokenRecord, Repl
     }
 }
 
-/// Inserts `records` in one transaction.
-async fn commit(pool: &SqlitePool, records: &[AccessTokenRecord]) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await.map_err(err)?;
-    let mut rest = records;
-    while !rest.is_empty() {
-        let n = CHUNKS.into_iter().find(|&n| n <= rest.len()).unwrap_or(1);
-        let (chunk, tail) = rest.split_at(n);
-        let mut q = QueryBuilder::<Sqlite>::new(INSERT);
-        q.push_values(chunk, |mut row, t| {
-            row.push_bind(t.hash.0.to_vec())
-                .push_bind(t.client_id.clone())
-                .push_bind(t.subject.clone())
-                .push_bind(t.scope.clone())
-                .push_bind(t.issued_at)
-                .push_bind(t.expires_at)
-                .push_bind(t.cnf.map(|c| c.to_base64url()))
-                .push_bind(t.revoked)
-                .push_bind(t.claims.join(" "))
-                .push_bind(t.code.map(|c| c.0.to_vec()));
-        });
-        q.build().persistent(true).execute(&mut *tx).await.map_err(err)?;
-        rest = tail;
+/// Inserts `records` in one statement (one transaction), connecting first if needed; a
+/// connection that failed is dropped and reopened by the next batch.
+async fn commit(
+    options: &SqliteConnectOptions,
+    conn: &mut Option<SqliteConnection>,
+    records: &[AccessTokenRecord],
+) -> Result<(), StoreError> {
+    let c = match conn {
+        Some(c) => c,
+        None => conn.insert(SqliteConnection::connect_with(options).await.map_err(err)?),
+    };
+    let result = sqlx::query(INSERT)
+        .bind(rows_json(records))
+        .execute(&mut *c)
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(e @ sqlx::Error::Database(_)) => Err(err(e)),
+        Err(e) => {
+            *conn = None;
+            Err(err(e))
+        }
     }
-    tx.commit().await.map_err(err)
+}
+
+/// The rows as the JSON array `INSERT` reads.
+fn rows_json(records: &[AccessTokenRecord]) -> String {
+    let rows: Vec<serde_json::Value> = records
+        .iter()
+        .map(|t| {
+            serde_json::json!([
+                hex(&t.hash.0),
+                t.client_id,
+                t.subject,
+                t.scope,
+                t.issued_at,
+                t.expires_at,
+                t.cnf.map(|c| c.to_base64url()),
+                i64::from(t.revoked),
+                t.claims.join(" "),
+                t.code.map(|c| hex(&c.0)),
+            ])
+        })
+        .collect();
+    serde_json::Value::Array(rows).to_string()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }

@@ -84,12 +84,12 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             // A file that cannot be opened stays so (permissions, a missing directory): not a
             // condition to wait out, unlike an unreachable PostgreSQL server.
             .map_err(|e| StoreError::Other(format!("cannot open {}: {e}", path.display())))?;
-        let tokens = group_commit::TokenWriter::spawn(pool.clone());
+        let tokens = group_commit::TokenWriter::spawn(options);
         let generation_pool = pool.clone();
         let clients = ClientCache::start(move || {
             let pool = generation_pool.clone();
