@@ -368,7 +368,7 @@ impl AuthorizationRequest {
         claims: Vec<String>,
         now: i64,
     ) -> Result<String, OAuthError> {
-        let code = secret::generate(server.random.as_ref());
+        let code = secret::generate_keyed(server.random.as_ref(), now);
         let lifetime = i64::try_from(server.settings.code_lifetime).unwrap_or(60);
         let record = AuthorizationCodeRecord {
             hash: code.hash(),

@@ -102,7 +102,7 @@ pub async fn issue_access_token(
 ) -> Result<TokenResponse, OAuthError> {
     let lifetime = i64::try_from(new.lifetime).unwrap_or(i64::MAX);
     let token = match new.format {
-        crate::model::TokenFormat::Opaque => secret::generate(server.random.as_ref()),
+        crate::model::TokenFormat::Opaque => secret::generate_keyed(server.random.as_ref(), now),
         crate::model::TokenFormat::Jwt => jwt::encode(server, &new, now).await?,
     };
     let record = AccessTokenRecord {

@@ -41,7 +41,7 @@ pub async fn issue(
     });
     let idle =
         now.saturating_add(i64::try_from(settings.refresh_token_idle_lifetime).unwrap_or(i64::MAX));
-    let token = secret::generate(server.random.as_ref());
+    let token = secret::generate_keyed(server.random.as_ref(), now);
     let record = RefreshTokenRecord {
         hash: token.hash(),
         client_id: new.client_id.to_owned(),
