@@ -203,3 +203,60 @@ pub async fn delete_cascades_to_tokens_codes_and_consents(b: &Backend) {
             .is_empty()
     );
 }
+
+/// A store caches clients (the token endpoint's hot path); a change made through another
+/// store on the same database — the CLI next to a running server, another node — must reach
+/// it within the documented poll interval (100 ms), never later. Polls for up to 2 s so that a
+/// slow machine does not fail the test, and fails if the change never arrives.
+pub async fn changes_from_another_store_reach_the_client_cache(b: &Backend) {
+    let s = b.store();
+    let mut c = client("cached");
+    s.insert_client(&c).await.unwrap();
+    let other = b.reopen().await.unwrap();
+    // Fill this store's cache (after a poll has run, so the cache is live).
+    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    assert_eq!(s.find_client("cached").await.unwrap().unwrap().name, c.name);
+    assert_eq!(s.find_client("cached").await.unwrap().unwrap().name, c.name);
+
+    c.name = "renamed elsewhere".into();
+    assert!(other.update_client(&c).await.unwrap());
+    assert!(
+        eventually(|| async { s.find_client("cached").await.unwrap().unwrap().name == c.name })
+            .await,
+        "an update through another store is seen"
+    );
+
+    assert!(other.delete_client("cached").await.unwrap());
+    assert!(
+        eventually(|| async { s.find_client("cached").await.unwrap().is_none() }).await,
+        "a deletion through another store is seen"
+    );
+}
+
+async fn eventually<F, Fut>(check: F) -> bool
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..200 {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    false
+}
+
+/// A token for a client deleted after it authenticated (the cache still held it) is refused
+/// as `Dangling`, not written: a deleted client never gets a new token.
+pub async fn a_token_for_a_deleted_client_is_dangling(b: &Backend) {
+    let s = b.store();
+    s.insert_client(&client("gone")).await.unwrap();
+    assert!(s.delete_client("gone").await.unwrap());
+    let t = access_token("late", "gone", None);
+    assert!(matches!(
+        s.insert_access_token(&t).await,
+        Err(StoreError::Dangling)
+    ));
+    assert!(s.find_access_token(&TokenHash::of(b"late")).await.unwrap().is_none());
+}

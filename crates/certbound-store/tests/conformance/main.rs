@@ -59,6 +59,8 @@ macro_rules! conformance_tests {
                     update_replaces_fields_and_certificate_set,
                     update_of_unknown_client_is_false_and_creates_nothing,
                     delete_cascades_to_tokens_codes_and_consents,
+                    changes_from_another_store_reach_the_client_cache,
+                    a_token_for_a_deleted_client_is_dangling,
                 }
                 users {
                     round_trip_keeps_every_field,
