@@ -182,7 +182,7 @@ pub async fn run(config: Config) -> Result<()> {
     tracing::info!(%local, %issuer, "certbound started");
     log_registration_policy(&config);
     listeners.extend(http_listener.map(|l| (l, None)));
-    listener::run(listeners, app).await;
+    listener::run(listeners, app, config.limits).await;
     Ok(())
 }
 

@@ -52,6 +52,8 @@ struct RawServer {
     data_dir: Option<PathBuf>,
     issuer: Option<String>,
     max_body_bytes: Option<usize>,
+    max_connections: Option<usize>,
+    max_in_flight_requests: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -160,6 +162,8 @@ pub struct Config {
     pub issuer: Option<String>,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// Overload limits of the listeners.
+    pub limits: crate::listener::Limits,
     /// TLS certificate source.
     pub tls: TlsSource,
     /// Storage URL (`sqlite://PATH` or `postgres://…`).
@@ -355,8 +359,21 @@ impl Config {
         if !(1024..=16 * 1024 * 1024).contains(&max_body_bytes) {
             bail!("server.max_body_bytes must be between 1024 and 16777216");
         }
+        let limits = crate::listener::Limits {
+            max_connections: within(
+                raw.server.max_connections,
+                crate::listener::Limits::default().max_connections,
+                "max_connections",
+            )?,
+            max_in_flight: within(
+                raw.server.max_in_flight_requests,
+                crate::listener::Limits::default().max_in_flight,
+                "max_in_flight_requests",
+            )?,
+        };
         let registration_policy = raw.registration.policy()?;
         Ok(Config {
+            limits,
             registration_policy,
             listen,
             listen_is_default,
@@ -416,6 +433,15 @@ impl Config {
 /// Validates the `[oauth.mutualtls]` proxy-header keys (RFC 8705 deployments behind a
 /// TLS-terminating proxy). A header without trusted proxies is refused: it would either be
 /// believed from anyone (the Keycloak #35861 mistake) or from no one.
+/// A `[server]` limit: the default when unset, else 1 to 1,000,000.
+fn within(value: Option<usize>, default: usize, key: &str) -> Result<usize> {
+    let v = value.unwrap_or(default);
+    if !(1..=1_000_000).contains(&v) {
+        bail!("server.{key} must be between 1 and 1000000");
+    }
+    Ok(v)
+}
+
 fn proxy_policy(header: Option<String>, raw: &RawMutualTls) -> Result<Option<ProxyPolicy>> {
     let trusted = raw.trusted_proxies.clone().unwrap_or_default();
     let Some(header) = header else {

@@ -203,9 +203,10 @@ pub async fn run(config: Config, args: PlaygroundArgs) -> Result<()> {
         "open http://localhost:{}/playground2/ in a browser",
         ui_addr.port()
     );
+    let limits = listener::Limits::default();
     tokio::join!(
-        listener::run(ui_listeners, ui_router(state)),
-        listener::run(vec![(api, Some(api_tls))], api::router(verifier)),
+        listener::run(ui_listeners, ui_router(state), limits),
+        listener::run(vec![(api, Some(api_tls))], api::router(verifier), limits),
     );
     Ok(())
 }
