@@ -44,8 +44,15 @@ impl SubjectAltName {
 /// A client certificate as presented in the TLS handshake or by a trusted proxy.
 ///
 /// `Debug` prints the thumbprint and the subject only, never the DER.
+///
+/// Parsed once; clones share the parsed form (a clone is a reference count), which keeps the
+/// per-request copies on the token endpoint's hot path cheap.
 #[derive(Clone)]
 pub struct ClientCertificate {
+    inner: std::sync::Arc<Parsed>,
+}
+
+struct Parsed {
     der: Vec<u8>,
     thumbprint: Thumbprint,
     not_before: i64,
@@ -71,12 +78,14 @@ impl ClientCertificate {
         drop(cert);
         let thumbprint = Thumbprint::of_der(&der);
         Ok(ClientCertificate {
-            der,
-            thumbprint,
-            not_before,
-            not_after,
-            subject,
-            sans,
+            inner: std::sync::Arc::new(Parsed {
+                der,
+                thumbprint,
+                not_before,
+                not_after,
+                subject,
+                sans,
+            }),
         })
     }
 
@@ -92,30 +101,30 @@ impl ClientCertificate {
 
     /// The DER encoding, exactly as received.
     pub fn der(&self) -> &[u8] {
-        &self.der
+        &self.inner.der
     }
 
     /// The `x5t#S256` thumbprint of the DER (RFC 8705 §3.1).
     pub fn thumbprint(&self) -> &Thumbprint {
-        &self.thumbprint
+        &self.inner.thumbprint
     }
 
     /// notBefore as unix seconds (RFC 5280 §4.1.2.5).
     pub fn not_before(&self) -> i64 {
-        self.not_before
+        self.inner.not_before
     }
 
     /// notAfter as unix seconds (RFC 5280 §4.1.2.5).
     pub fn not_after(&self) -> i64 {
-        self.not_after
+        self.inner.not_after
     }
 
     /// RFC 5280 §4.1.2.5: the validity period includes both ends. `NotYetValid` if
     /// `now_unix < notBefore`, `Expired` if `now_unix > notAfter`.
     pub fn check_validity(&self, now_unix: i64) -> Result<(), CertError> {
-        if now_unix < self.not_before {
+        if now_unix < self.inner.not_before {
             Err(CertError::NotYetValid)
-        } else if now_unix > self.not_after {
+        } else if now_unix > self.inner.not_after {
             Err(CertError::Expired)
         } else {
             Ok(())
@@ -124,25 +133,25 @@ impl ClientCertificate {
 
     /// The subject distinguished name (RFC 5280 §4.1.2.6).
     pub fn subject_dn(&self) -> &DistinguishedName {
-        &self.subject
+        &self.inner.subject
     }
 
     /// The dNSName, URI, iPAddress and rfc822Name subjectAltName entries, in certificate order.
     pub fn subject_alt_names(&self) -> &[SubjectAltName] {
-        &self.sans
+        &self.inner.sans
     }
 
     /// The certificate as one PEM block with 64-column lines (RFC 7468 §2).
     pub fn to_pem(&self) -> String {
-        pem::encode_certificate(&self.der)
+        pem::encode_certificate(&self.inner.der)
     }
 }
 
 impl fmt::Debug for ClientCertificate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientCertificate")
-            .field("thumbprint", &self.thumbprint.to_base64url())
-            .field("subject", &self.subject.to_rfc4514())
+            .field("thumbprint", &self.inner.thumbprint.to_base64url())
+            .field("subject", &self.inner.subject.to_rfc4514())
             .finish_non_exhaustive()
     }
 }
