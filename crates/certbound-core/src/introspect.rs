@@ -82,8 +82,12 @@ pub async fn authenticate_caller(
     now: i64,
 ) -> Result<Caller, OAuthError> {
     let denied = || OAuthError::invalid_client("the caller is not allowed to introspect tokens");
+    // HTTP Basic names either a client (RFC 7662 §2.1, the usual resource server) or an
+    // administrator (WSO2's guide). A registered client_id takes the client path, which needs
+    // no Argon2: only a name that is neither pays for one, as a wrong user password does.
     if let Some(basic) = &request.credentials.basic
         && request.credentials.client_id.is_none()
+        && server.store.find_client(&basic.username).await?.is_none()
     {
         match server.store.find_user(&basic.username).await? {
             Some(user) => {

@@ -21,6 +21,9 @@ pub struct StoreOptions {
     /// How long to wait for a connection (opening one, or one from the pool) before the
     /// request fails as unavailable.
     pub connect_timeout: Duration,
+    /// SQLite: fsync the write-ahead log at every commit (`synchronous=FULL`), so a returned
+    /// token survives power loss; false (`NORMAL`) survives a process crash only.
+    pub sqlite_full_sync: bool,
 }
 
 impl Default for StoreOptions {
@@ -28,6 +31,7 @@ impl Default for StoreOptions {
         StoreOptions {
             max_connections: None,
             connect_timeout: Duration::from_secs(5),
+            sqlite_full_sync: true,
         }
     }
 }
@@ -79,7 +83,8 @@ pub async fn open_with(url: &str, opts: &StoreOptions) -> Result<Opened, StoreEr
     match Backend::of(url) {
         Some(Backend::Sqlite) => {
             let path = url.strip_prefix("sqlite://").unwrap_or(url);
-            let store = sqlite::SqliteStore::open(std::path::Path::new(path)).await?;
+            let store = sqlite::SqliteStore::open_with(std::path::Path::new(path), opts.sqlite_full_sync)
+                .await?;
             Ok(Opened {
                 schema_version: store.schema_version().await?,
                 store: Arc::new(store),

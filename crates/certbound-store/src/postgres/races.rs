@@ -202,6 +202,7 @@ async fn an_unreachable_database_is_unavailable_with_a_clear_message() {
     let opts = StoreOptions {
         max_connections: Some(2),
         connect_timeout: Duration::from_secs(2),
+        ..StoreOptions::default()
     };
     let started = std::time::Instant::now();
     let Err(e) = PgStore::open("postgres://root@127.0.0.1:1/test", &opts).await else {

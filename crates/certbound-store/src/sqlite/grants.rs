@@ -10,7 +10,7 @@ use certbound_core::store::{CodeRedemption, GrantStore, StoreError, TokenStore};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-fn hash_of(r: &SqliteRow, col: &str) -> Result<Option<TokenHash>, StoreError> {
+pub(super) fn hash_of(r: &SqliteRow, col: &str) -> Result<Option<TokenHash>, StoreError> {
     let v: Option<Vec<u8>> = r.try_get(col).map_err(err)?;
     v.map(|v| {
         <[u8; 32]>::try_from(v.as_slice())
@@ -27,30 +27,12 @@ impl TokenStore for SqliteStore {
         self.tokens.insert(t.clone()).await
     }
 
+    /// Grouped with concurrent look-ups (see `group_read`).
     async fn find_access_token(
         &self,
         hash: &TokenHash,
     ) -> Result<Option<AccessTokenRecord>, StoreError> {
-        let row = sqlx::query("SELECT * FROM access_tokens WHERE token_hash = ?")
-            .bind(hash.0.to_vec())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
-        row.map(|r| {
-            Ok(AccessTokenRecord {
-                hash: *hash,
-                client_id: r.try_get("client_id").map_err(err)?,
-                subject: r.try_get("subject").map_err(err)?,
-                scope: r.try_get("scope").map_err(err)?,
-                issued_at: r.try_get("issued_at").map_err(err)?,
-                expires_at: r.try_get("expires_at").map_err(err)?,
-                cnf: thumbprint(r.try_get("cnf").map_err(err)?)?,
-                revoked: r.try_get("revoked").map_err(err)?,
-                claims: list(&r.try_get::<String, _>("claims").map_err(err)?),
-                code: hash_of(&r, "code_hash")?,
-            })
-        })
-        .transpose()
+        self.token_reads.find(*hash).await
     }
 }
 

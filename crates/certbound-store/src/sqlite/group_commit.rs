@@ -65,7 +65,7 @@ async fn run(options: SqliteConnectOptions, mut jobs: mpsc::Receiver<(AccessToke
     let mut batch = Vec::with_capacity(MAX_BATCH);
     // Waits for the first job; whatever queued up meanwhile joins it, up to MAX_BATCH.
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        gather(&mut jobs, &mut batch).await;
+        gather(&mut jobs, &mut batch, MAX_BATCH).await;
         let (records, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
         match commit(&options, &mut conn, &records).await {
             Ok(()) => {
@@ -92,11 +92,11 @@ async fn run(options: SqliteConnectOptions, mut jobs: mpsc::Receiver<(AccessToke
 /// Lets the requests that are ready run first, as long as they keep adding tokens: under
 /// load a batch then holds every token issued meanwhile, so one fsync serves them all; alone,
 /// a token waits for nothing but one pass of the scheduler.
-async fn gather(jobs: &mut mpsc::Receiver<(AccessTokenRecord, Reply)>, batch: &mut Vec<(AccessTokenRecord, Reply)>) {
-    while batch.len() < MAX_BATCH {
+pub(super) async fn gather<T>(jobs: &mut mpsc::Receiver<T>, batch: &mut Vec<T>, max: usize) {
+    while batch.len() < max {
         tokio::task::yield_now().await;
         let before = batch.len();
-        while batch.len() < MAX_BATCH {
+        while batch.len() < max {
             match jobs.try_recv() {
                 Ok(job) => batch.push(job),
                 Err(_) => break,
@@ -155,7 +155,8 @@ fn rows_json(records: &[AccessTokenRecord]) -> String {
     serde_json::Value::Array(rows).to_string()
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex, as SQLite's `unhex` reads it.
+pub(super) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     bytes.iter().fold(String::with_capacity(64), |mut s, b| {
         let _ = write!(s, "{b:02x}");

@@ -1,4 +1,5 @@
-//! The SQLite backend (embedded default): WAL journal, `synchronous=FULL` so a token is durable
+//! The SQLite backend (embedded default): WAL journal, `synchronous=FULL` (unless configured
+//! otherwise) so a token is durable
 //! before it is returned, foreign keys on, a busy timeout so CLI commands work while the
 //! server runs.
 
@@ -38,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
 pub struct SqliteStore {
     pool: SqlitePool,
     tokens: group_commit::TokenWriter,
+    token_reads: group_read::TokenReader,
     clients: Arc<ClientCache>,
 }
 
@@ -70,13 +72,26 @@ pub(super) fn err(e: sqlx::Error) -> StoreError {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `path` and migrates it.
+    /// Opens (creating if needed) the database at `path` and migrates it; every commit is
+    /// durable through power loss.
     pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        Self::open_with(path, true).await
+    }
+
+    /// [`SqliteStore::open`]; `full_sync` false fsyncs the log only at checkpoints
+    /// (`synchronous=NORMAL`): commits survive a process crash but the last ones may be lost
+    /// with power.
+    pub async fn open_with(path: &Path, full_sync: bool) -> Result<SqliteStore, StoreError> {
+        let synchronous = if full_sync {
+            SqliteSynchronous::Full
+        } else {
+            SqliteSynchronous::Normal
+        };
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
+            .synchronous(synchronous)
             .foreign_keys(true)
             // Statement journals (a multi-row INSERT inside a transaction needs one) in
             // memory, not in a temporary file created and deleted per statement.
@@ -89,6 +104,7 @@ impl SqliteStore {
             // A file that cannot be opened stays so (permissions, a missing directory): not a
             // condition to wait out, unlike an unreachable PostgreSQL server.
             .map_err(|e| StoreError::Other(format!("cannot open {}: {e}", path.display())))?;
+        let token_reads = group_read::TokenReader::spawn(options.clone());
         let tokens = group_commit::TokenWriter::spawn(options);
         let generation_pool = pool.clone();
         let clients = ClientCache::start(move || {
@@ -103,6 +119,7 @@ impl SqliteStore {
         let store = SqliteStore {
             pool,
             tokens,
+            token_reads,
             clients,
         };
         store.migrate().await?;
@@ -482,6 +499,7 @@ fn user_from_row(r: &SqliteRow) -> Result<User, StoreError> {
 }
 
 mod group_commit;
+mod group_read;
 mod grants;
 mod registration;
 mod sessions;

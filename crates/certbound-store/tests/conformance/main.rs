@@ -77,6 +77,7 @@ macro_rules! conformance_tests {
                     revoke_tokens_of_client_counts_live_tokens,
                     revoke_tokens_of_user_counts_live_tokens,
                     revoke_by_client_or_user_marks_their_grants_revoked,
+                    concurrent_inserts_and_lookups_each_get_their_own_answer,
                 }
                 grants {
                     code_round_trip_keeps_every_field,

@@ -171,3 +171,39 @@ pub async fn revoke_by_client_or_user_marks_their_grants_revoked(b: &Backend) {
     assert!(revoked("code-c2-alice").await);
     assert!(!revoked("code-c2-bob").await);
 }
+
+/// Concurrent inserts and look-ups (grouped into shared statements by the SQLite backend):
+/// every token inserted is found, by every one of many concurrent look-ups of it, a token
+/// looked up together with unknown ones is still found, and each caller gets its own record.
+pub async fn concurrent_inserts_and_lookups_each_get_their_own_answer(b: &Backend) {
+    let s = b.shared();
+    s.insert_client(&client("c1")).await.unwrap();
+    let inserts: Vec<_> = (0..64)
+        .map(|i| {
+            let s = std::sync::Arc::clone(&s);
+            tokio::spawn(async move {
+                let t = access_token(&format!("tok-{i}"), "c1", None);
+                s.insert_access_token(&t).await.map(|()| t)
+            })
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    for i in inserts {
+        tokens.push(i.await.unwrap().unwrap());
+    }
+    let lookups: Vec<_> = tokens
+        .iter()
+        .flat_map(|t| [t.hash, t.hash, tokens[0].hash, TokenHash::of(b"unknown")])
+        .map(|h| {
+            let s = std::sync::Arc::clone(&s);
+            tokio::spawn(async move { (h, s.find_access_token(&h).await.unwrap()) })
+        })
+        .collect();
+    for l in lookups {
+        let (asked, found) = l.await.unwrap();
+        match tokens.iter().find(|t| t.hash == asked) {
+            Some(t) => assert_same_access_token(&found.expect("an inserted token is found"), t),
+            None => assert!(found.is_none(), "an unknown token is not found"),
+        }
+    }
+}

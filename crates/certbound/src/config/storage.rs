@@ -15,6 +15,7 @@ pub(super) struct RawStorage {
     pub(super) url: Option<String>,
     max_connections: Option<u32>,
     connect_timeout: Option<u64>,
+    sqlite_synchronous: Option<String>,
 }
 
 impl RawStorage {
@@ -29,9 +30,17 @@ impl RawStorage {
         if !(1..=300).contains(&timeout) {
             bail!("storage.connect_timeout must be between 1 and 300 seconds");
         }
+        let sqlite_full_sync = match self.sqlite_synchronous.as_deref() {
+            None | Some("full") => true,
+            Some("normal") => false,
+            Some(other) => bail!(
+                "storage.sqlite_synchronous must be \"full\" (durable through power loss, the default) or \"normal\" (durable through a process crash only), got {other:?}"
+            ),
+        };
         Ok(StoreOptions {
             max_connections: self.max_connections,
             connect_timeout: Duration::from_secs(timeout),
+            sqlite_full_sync,
         })
     }
 }
@@ -60,7 +69,14 @@ mod tests {
         assert_eq!(o.connect_timeout, Duration::from_secs(2));
         let d = RawStorage::default().options().unwrap();
         assert_eq!((d.max_connections, d.connect_timeout.as_secs()), (None, 5));
-        for bad in ["max_connections = 0", "connect_timeout = 0"] {
+        assert!(d.sqlite_full_sync, "durable through power loss by default");
+        let raw: RawStorage = toml::from_str("sqlite_synchronous = \"normal\"").unwrap();
+        assert!(!raw.options().unwrap().sqlite_full_sync);
+        for bad in [
+            "max_connections = 0",
+            "connect_timeout = 0",
+            "sqlite_synchronous = \"off\"",
+        ] {
             let raw: RawStorage = toml::from_str(bad).unwrap();
             assert!(raw.options().is_err(), "{bad}");
         }

@@ -1,0 +1,132 @@
+//! Grouped look-ups of access tokens by hash (introspection, userinfo, the resource side):
+//! concurrent look-ups share one SELECT on a connection of their own, so a burst of
+//! introspection requests costs one round trip to SQLite's worker thread instead of one each.
+//!
+//! The queue is bounded like the group commit's: when full, a look-up fails at once as
+//! `Unavailable` (503 with Retry-After upstream).
+
+use super::{err, list, thumbprint};
+use certbound_core::model::AccessTokenRecord;
+use certbound_core::secret::TokenHash;
+use certbound_core::store::StoreError;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteRow};
+use sqlx::{Connection, Row};
+use std::collections::HashMap;
+use tokio::sync::{mpsc, oneshot};
+
+/// Look-ups waiting at most; more are refused as `Unavailable`.
+const QUEUE: usize = 4096;
+/// Most look-ups in one SELECT.
+const MAX_BATCH: usize = 256;
+
+/// Every token whose key is in the JSON array of hex keys bound to the one parameter. The
+/// CROSS JOIN keeps the keys as the outer loop, so each is one index look-up (the planner
+/// would otherwise be free to scan the table).
+const SELECT: &str = "SELECT t.* FROM json_each(?) AS k \
+     CROSS JOIN access_tokens AS t ON t.token_hash = unhex(k.value)";
+
+type Reply = oneshot::Sender<Result<Option<AccessTokenRecord>, StoreError>>;
+
+/// The sending side; cheap to clone. Dropping every clone stops the reader task.
+#[derive(Clone)]
+pub(super) struct TokenReader {
+    queue: mpsc::Sender<(TokenHash, Reply)>,
+}
+
+impl TokenReader {
+    /// Starts the reader task on the current Tokio runtime.
+    pub(super) fn spawn(options: SqliteConnectOptions) -> TokenReader {
+        let (queue, jobs) = mpsc::channel(QUEUE);
+        tokio::spawn(run(options, jobs));
+        TokenReader { queue }
+    }
+
+    /// The token stored under `hash`, if any.
+    pub(super) async fn find(
+        &self,
+        hash: TokenHash,
+    ) -> Result<Option<AccessTokenRecord>, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.queue.try_send((hash, reply)).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => {
+                StoreError::Unavailable("the token look-up queue is full".into())
+            }
+            mpsc::error::TrySendError::Closed(_) => {
+                StoreError::Unavailable("the token reader has stopped".into())
+            }
+        })?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the token reader has stopped".into()))?
+    }
+}
+
+async fn run(options: SqliteConnectOptions, mut jobs: mpsc::Receiver<(TokenHash, Reply)>) {
+    let mut conn: Option<SqliteConnection> = None;
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        super::group_commit::gather(&mut jobs, &mut batch, MAX_BATCH).await;
+        let (hashes, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
+        match select(&options, &mut conn, &hashes).await {
+            Ok(found) => {
+                // The same token may be asked for several times in one batch.
+                for (h, r) in hashes.iter().zip(replies) {
+                    let _ = r.send(Ok(found.get(h).cloned()));
+                }
+            }
+            Err(e) => {
+                let text = e.to_string();
+                for r in replies {
+                    let _ = r.send(Err(match &e {
+                        StoreError::Unavailable(_) => StoreError::Unavailable(text.clone()),
+                        _ => StoreError::Other(text.clone()),
+                    }));
+                }
+            }
+        }
+    }
+}
+
+/// Looks every hash up in one statement, connecting first if needed; a connection that
+/// failed is dropped and reopened by the next batch.
+async fn select(
+    options: &SqliteConnectOptions,
+    conn: &mut Option<SqliteConnection>,
+    hashes: &[TokenHash],
+) -> Result<HashMap<TokenHash, AccessTokenRecord>, StoreError> {
+    let c = match conn {
+        Some(c) => c,
+        None => conn.insert(SqliteConnection::connect_with(options).await.map_err(err)?),
+    };
+    let keys: Vec<String> = hashes.iter().map(|h| super::group_commit::hex(&h.0)).collect();
+    let keys = serde_json::Value::from(keys).to_string();
+    let rows = match sqlx::query(SELECT).bind(keys).fetch_all(&mut *c).await {
+        Ok(rows) => rows,
+        Err(e @ sqlx::Error::Database(_)) => return Err(err(e)),
+        Err(e) => {
+            *conn = None;
+            return Err(err(e));
+        }
+    };
+    rows.iter()
+        .map(|r| access_token_from_row(r).map(|t| (t.hash, t)))
+        .collect()
+}
+
+/// Decodes an `access_tokens` row.
+pub(super) fn access_token_from_row(r: &SqliteRow) -> Result<AccessTokenRecord, StoreError> {
+    let hash = super::grants::hash_of(r, "token_hash")?
+        .ok_or_else(|| StoreError::Corrupt("token_hash".into()))?;
+    Ok(AccessTokenRecord {
+        hash,
+        client_id: r.try_get("client_id").map_err(err)?,
+        subject: r.try_get("subject").map_err(err)?,
+        scope: r.try_get("scope").map_err(err)?,
+        issued_at: r.try_get("issued_at").map_err(err)?,
+        expires_at: r.try_get("expires_at").map_err(err)?,
+        cnf: thumbprint(r.try_get("cnf").map_err(err)?)?,
+        revoked: r.try_get("revoked").map_err(err)?,
+        claims: list(&r.try_get::<String, _>("claims").map_err(err)?),
+        code: super::grants::hash_of(r, "code_hash")?,
+    })
+}
