@@ -145,7 +145,10 @@ mod tests {
         let c = generate_keyed(&crate::OsRandom, 1_700_000_001);
         assert_eq!(a.expose().len(), KEYED_CHARS);
         let (ha, hb, hc) = (a.hash(), b.hash(), c.hash());
-        assert!(ha.0 < hb.0 && hb.0 < hc.0, "keys grow with time and sequence");
+        assert!(
+            ha.0 < hb.0 && hb.0 < hc.0,
+            "keys grow with time and sequence"
+        );
         assert_eq!(&ha.0[..4], &1_700_000_000u32.to_be_bytes());
         let digest = TokenHash::of(a.expose().as_bytes());
         assert_eq!(ha.0[PREFIX..], digest.0[..32 - PREFIX]);
@@ -155,7 +158,11 @@ mod tests {
         assert!(!Secret::new(forged).hash().ct_eq(&ha));
         // Values of other shapes keep the plain SHA-256.
         let plain = generate(&crate::OsRandom);
-        assert!(plain.hash().ct_eq(&TokenHash::of(plain.expose().as_bytes())));
+        assert!(
+            plain
+                .hash()
+                .ct_eq(&TokenHash::of(plain.expose().as_bytes()))
+        );
         let odd = Secret::new("!".repeat(KEYED_CHARS));
         assert!(odd.hash().ct_eq(&TokenHash::of(odd.expose().as_bytes())));
     }

@@ -155,7 +155,9 @@ where
         let Some(cache) = cache.upgrade() else { return };
         match result {
             Ok(n) => cache.observe(n),
-            Err(e) => tracing::debug!(error = %e, "client change counter unreadable; client cache bypassed"),
+            Err(e) => {
+                tracing::debug!(error = %e, "client change counter unreadable; client cache bypassed")
+            }
         }
         drop(cache);
         tokio::time::sleep(POLL).await;
@@ -217,7 +219,10 @@ mod tests {
         };
         cache.invalidate();
         cache.put(ticket, &sample_client("a"));
-        assert!(cache.get("a").is_err(), "a load that raced a change is not kept");
+        assert!(
+            cache.get("a").is_err(),
+            "a load that raced a change is not kept"
+        );
     }
 
     #[test]

@@ -83,8 +83,9 @@ pub async fn open_with(url: &str, opts: &StoreOptions) -> Result<Opened, StoreEr
     match Backend::of(url) {
         Some(Backend::Sqlite) => {
             let path = url.strip_prefix("sqlite://").unwrap_or(url);
-            let store = sqlite::SqliteStore::open_with(std::path::Path::new(path), opts.sqlite_full_sync)
-                .await?;
+            let store =
+                sqlite::SqliteStore::open_with(std::path::Path::new(path), opts.sqlite_full_sync)
+                    .await?;
             Ok(Opened {
                 schema_version: store.schema_version().await?,
                 store: Arc::new(store),

@@ -4,8 +4,8 @@
 //! away). No queries of the store traits here.
 
 use super::PgStore;
-use crate::client_cache::{ClientCache, GENERATION_SQL};
 use crate::StoreOptions;
+use crate::client_cache::{ClientCache, GENERATION_SQL};
 use crate::migrate::too_new;
 use certbound_core::store::StoreError;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

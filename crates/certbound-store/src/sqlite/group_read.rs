@@ -98,7 +98,10 @@ async fn select(
         Some(c) => c,
         None => conn.insert(SqliteConnection::connect_with(options).await.map_err(err)?),
     };
-    let keys: Vec<String> = hashes.iter().map(|h| super::group_commit::hex(&h.0)).collect();
+    let keys: Vec<String> = hashes
+        .iter()
+        .map(|h| super::group_commit::hex(&h.0))
+        .collect();
     let keys = serde_json::Value::from(keys).to_string();
     let rows = match sqlx::query(SELECT).bind(keys).fetch_all(&mut *c).await {
         Ok(rows) => rows,

@@ -3,6 +3,7 @@
 //! before it is returned, foreign keys on, a busy timeout so CLI commands work while the
 //! server runs.
 
+use crate::client_cache::{ClientCache, GENERATION_SQL};
 use crate::migrate::too_new;
 use async_trait::async_trait;
 use certbound_core::model::{
@@ -19,7 +20,6 @@ use sqlx::sqlite::{
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
-use crate::client_cache::{ClientCache, GENERATION_SQL};
 use std::time::Duration;
 
 /// Schema migrations (`migrations/sqlite/NNNN_*.sql`), applied in order; the version is the
@@ -498,9 +498,9 @@ fn user_from_row(r: &SqliteRow) -> Result<User, StoreError> {
     })
 }
 
+mod grants;
 mod group_commit;
 mod group_read;
-mod grants;
 mod registration;
 mod sessions;
 #[cfg(test)]

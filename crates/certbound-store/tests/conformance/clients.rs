@@ -258,5 +258,10 @@ pub async fn a_token_for_a_deleted_client_is_dangling(b: &Backend) {
         s.insert_access_token(&t).await,
         Err(StoreError::Dangling)
     ));
-    assert!(s.find_access_token(&TokenHash::of(b"late")).await.unwrap().is_none());
+    assert!(
+        s.find_access_token(&TokenHash::of(b"late"))
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

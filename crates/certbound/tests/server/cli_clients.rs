@@ -67,11 +67,20 @@ fn cli_rotates_a_certificate_and_updates_a_client() {
         "--x5t",
         &first.thumbprint(),
     ]));
-    let refused = server
-        .post("/oauth2/token")
-        .cert(&first)
-        .form(&format!("grant_type=client_credentials&client_id={id}"))
-        .send();
+    // A change made by another process (this CLI) reaches the running server's client cache
+    // within its 100 ms poll interval; allow a slow machine 3 s, then it must be refused.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    let refused = loop {
+        let r = server
+            .post("/oauth2/token")
+            .cert(&first)
+            .form(&format!("grant_type=client_credentials&client_id={id}"))
+            .send();
+        if r.status != 200 || std::time::Instant::now() > deadline {
+            break r;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
     refused.assert_error(401, "invalid_client");
     server.token_with_cert(&id, &second);
     let last = server.cli(&[

@@ -16,7 +16,15 @@ struct SlowRequest {
 impl SlowRequest {
     fn start(server: &Server) -> SlowRequest {
         let mut child = Command::new("curl")
-            .args(["-sS", "--max-time", "30", "-o", "/dev/null", "-w", "%{http_code}"])
+            .args([
+                "-sS",
+                "--max-time",
+                "30",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+            ])
             .arg("--cacert")
             .arg(server.ca())
             .args(["-X", "POST", "-T", "-"])
