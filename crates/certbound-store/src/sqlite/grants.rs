@@ -24,7 +24,7 @@ pub(super) fn hash_of(r: &SqliteRow, col: &str) -> Result<Option<TokenHash>, Sto
 impl TokenStore for SqliteStore {
     /// Group-committed (see `group_commit`): durable when this returns.
     async fn insert_access_token(&self, t: &AccessTokenRecord) -> Result<(), StoreError> {
-        self.tokens.insert(t.clone()).await
+        self.writer.access_token(t.clone()).await
     }
 
     /// Grouped with concurrent look-ups (see `group_read`).
@@ -137,29 +137,9 @@ impl GrantStore for SqliteStore {
         Ok(flag.unwrap_or(false))
     }
 
+    /// Group-committed (see `group_commit`).
     async fn insert_refresh_token(&self, t: &RefreshTokenRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, client_id, subject, scope, claims, cnf, code_hash, sid, issued_at, expires_at, revoked, \
-             auth_time, absolute_expires_at, used_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        )
-        .bind(t.hash.0.to_vec())
-        .bind(&t.client_id)
-        .bind(&t.subject)
-        .bind(&t.scope)
-        .bind(t.claims.join(" "))
-        .bind(t.cnf.map(|c| c.to_base64url()))
-        .bind(t.code.map(|c| c.0.to_vec()))
-        .bind(&t.sid)
-        .bind(t.issued_at)
-        .bind(t.expires_at)
-        .bind(t.revoked)
-        .bind(t.auth_time)
-        .bind(t.absolute_expires_at)
-        .bind(t.used_at)
-        .execute(&self.pool)
-        .await
-        .map_err(err)?;
-        Ok(())
+        self.writer.refresh_token(t.clone()).await
     }
 
     async fn find_refresh_token(
@@ -192,16 +172,10 @@ impl GrantStore for SqliteStore {
         .transpose()
     }
 
+    /// Group-committed (see `group_commit`); of concurrent uses exactly one wins, as the
+    /// conditional UPDATEs run one after the other even inside one transaction.
     async fn use_refresh_token(&self, hash: &TokenHash, now: i64) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND revoked = 0",
-        )
-        .bind(now)
-        .bind(hash.0.to_vec())
-        .execute(&self.pool)
-        .await
-        .map_err(err)?;
-        Ok(done.rows_affected() == 1)
+        self.writer.use_refresh_token(*hash, now).await
     }
 
     async fn revoke_access_token(&self, hash: &TokenHash) -> Result<(), StoreError> {

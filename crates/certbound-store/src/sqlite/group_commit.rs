@@ -1,92 +1,311 @@
-//! Group commit of access tokens: concurrent token requests share one SQLite transaction, and
-//! so one WAL fsync, instead of paying one each. Every caller still gets its answer only after
-//! the transaction holding its token has committed (`synchronous=FULL`), so durability is
-//! unchanged; only the fsync is shared.
+//! Group commit: concurrent token requests share one SQLite transaction, and so one WAL
+//! fsync, instead of paying one each. Access tokens, refresh tokens and refresh-token rotation
+//! (the writes of the token endpoint's grants) go through here. Every caller gets its answer
+//! only after the transaction holding its write has committed (`synchronous=FULL`), so
+//! durability is unchanged; only the fsync is shared.
 //!
-//! The queue is bounded: when it is full the insert fails at once as `Unavailable` (503 with
+//! The queue is bounded: when it is full a write fails at once as `Unavailable` (503 with
 //! Retry-After upstream) rather than letting memory grow under overload.
 
 use super::err;
-use certbound_core::model::AccessTokenRecord;
+use certbound_core::model::{AccessTokenRecord, RefreshTokenRecord};
+use certbound_core::secret::TokenHash;
 use certbound_core::store::StoreError;
 use sqlx::Connection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
-/// Tokens waiting for a commit at most; more are refused as `Unavailable`.
+/// Writes waiting for a commit at most; more are refused as `Unavailable`.
 const QUEUE: usize = 4096;
-/// Most tokens committed in one transaction.
+/// Most writes committed in one transaction.
 const MAX_BATCH: usize = 256;
 
-/// One statement for any batch size: the rows arrive as one JSON array bound to a single
-/// parameter (parsed once, by `jsonb_each`), and a single statement is its own transaction
-/// (one fsync). Hashes travel as hex.
-const INSERT: &str = "INSERT INTO access_tokens (token_hash, client_id, subject, scope, issued_at, \
+/// One statement for any number of access tokens: the rows arrive as one JSON array bound to
+/// a single parameter (parsed once, by `jsonb_each`). Hashes travel as hex.
+const INSERT_ACCESS: &str = "INSERT INTO access_tokens (token_hash, client_id, subject, scope, issued_at, \
      expires_at, cnf, revoked, claims, code_hash) \
      SELECT unhex(value->>0), value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, \
      value->>7, value->>8, unhex(value->>9) FROM jsonb_each(?)";
 
-type Reply = oneshot::Sender<Result<(), StoreError>>;
+type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+/// A write waiting for its transaction.
+pub(super) enum Write {
+    /// Insert an access token.
+    Access(AccessTokenRecord, Reply<()>),
+    /// Insert a refresh token.
+    Refresh(RefreshTokenRecord, Reply<()>),
+    /// Mark a refresh token used if it is unused and not revoked (rotation); true if it was.
+    UseRefresh(TokenHash, i64, Reply<bool>),
+}
+
+/// The outcome of one write, sent once its transaction has committed.
+enum Done {
+    Unit(Reply<()>, Result<(), StoreError>),
+    Bool(Reply<bool>, Result<bool, StoreError>),
+}
+
+impl Done {
+    fn send(self) {
+        match self {
+            Done::Unit(r, v) => {
+                let _ = r.send(v);
+            }
+            Done::Bool(r, v) => {
+                let _ = r.send(v);
+            }
+        }
+    }
+
+    /// The same reply, with an error instead (the transaction did not commit).
+    fn failed(self, e: &StoreError) -> Done {
+        let e = || match e {
+            StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+            other => StoreError::Other(other.to_string()),
+        };
+        match self {
+            Done::Unit(r, _) => Done::Unit(r, Err(e())),
+            Done::Bool(r, _) => Done::Bool(r, Err(e())),
+        }
+    }
+}
 
 /// The sending side; cheap to clone. Dropping every clone stops the writer task.
 #[derive(Clone)]
-pub(super) struct TokenWriter {
-    queue: mpsc::Sender<(AccessTokenRecord, Reply)>,
+pub(super) struct Writer {
+    queue: mpsc::Sender<Write>,
 }
 
-impl TokenWriter {
+impl Writer {
     /// Starts the writer task on the current Tokio runtime. It writes through a connection
     /// of its own, whose page cache no other writer invalidates.
-    pub(super) fn spawn(options: SqliteConnectOptions) -> TokenWriter {
+    pub(super) fn spawn(options: SqliteConnectOptions) -> Writer {
         let (queue, jobs) = mpsc::channel(QUEUE);
         tokio::spawn(run(options, jobs));
-        TokenWriter { queue }
+        Writer { queue }
     }
 
-    /// Inserts `t` and returns once the transaction holding it has committed.
-    pub(super) async fn insert(&self, t: AccessTokenRecord) -> Result<(), StoreError> {
+    /// Inserts an access token; returns once it is committed.
+    pub(super) async fn access_token(&self, t: AccessTokenRecord) -> Result<(), StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.queue.try_send((t, reply)).map_err(|e| match e {
+        self.submit(Write::Access(t, reply))?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// Inserts a refresh token; returns once it is committed.
+    pub(super) async fn refresh_token(&self, t: RefreshTokenRecord) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Write::Refresh(t, reply))?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// Marks a refresh token used; returns once that is committed.
+    pub(super) async fn use_refresh_token(
+        &self,
+        hash: TokenHash,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Write::UseRefresh(hash, now, reply))?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    fn submit(&self, w: Write) -> Result<(), StoreError> {
+        self.queue.try_send(w).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => {
-                StoreError::Unavailable("the token write queue is full".into())
+                StoreError::Unavailable("the write queue is full".into())
             }
-            mpsc::error::TrySendError::Closed(_) => {
-                StoreError::Unavailable("the token writer has stopped".into())
-            }
-        })?;
-        answer
-            .await
-            .map_err(|_| StoreError::Unavailable("the token writer has stopped".into()))?
+            mpsc::error::TrySendError::Closed(_) => stopped(),
+        })
     }
 }
 
-async fn run(options: SqliteConnectOptions, mut jobs: mpsc::Receiver<(AccessTokenRecord, Reply)>) {
+fn stopped() -> StoreError {
+    StoreError::Unavailable("the writer has stopped".into())
+}
+
+async fn run(options: SqliteConnectOptions, mut jobs: mpsc::Receiver<Write>) {
     let mut conn: Option<SqliteConnection> = None;
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    // Waits for the first job; whatever queued up meanwhile joins it, up to MAX_BATCH.
+    // Waits for the first write; whatever queued up meanwhile joins it, up to MAX_BATCH.
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
         gather(&mut jobs, &mut batch, MAX_BATCH).await;
-        let (records, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
-        match commit(&options, &mut conn, &records).await {
-            Ok(()) => {
-                for r in replies {
-                    let _ = r.send(Ok(()));
-                }
+        let writes: Vec<Write> = batch.drain(..).collect();
+        if writes.len() == 1 {
+            for w in writes {
+                alone(&options, &mut conn, w).await.send();
             }
-            // One bad row (its client deleted meanwhile, say) must not fail the others: retry
-            // each in its own transaction so every caller gets its own outcome.
-            Err(_) if records.len() > 1 => {
-                for (t, r) in records.iter().zip(replies) {
-                    let _ = r.send(commit(&options, &mut conn, std::slice::from_ref(t)).await);
-                }
-            }
-            Err(e) => {
-                if let Some(r) = replies.into_iter().next() {
-                    let _ = r.send(Err(e));
+            continue;
+        }
+        // One bad write (a token for a client deleted meanwhile, say) must not fail the
+        // others: when the shared transaction fails, each write is retried in its own.
+        match together(&options, &mut conn, writes).await {
+            Ok(done) => done.into_iter().for_each(Done::send),
+            Err(writes) => {
+                for w in writes {
+                    alone(&options, &mut conn, w).await.send();
                 }
             }
         }
     }
+}
+
+/// The writer's connection, opened if needed.
+async fn connection<'c>(
+    options: &SqliteConnectOptions,
+    conn: &'c mut Option<SqliteConnection>,
+) -> Result<&'c mut SqliteConnection, StoreError> {
+    match conn {
+        Some(c) => Ok(c),
+        None => Ok(conn.insert(SqliteConnection::connect_with(options).await.map_err(err)?)),
+    }
+}
+
+/// Drops a connection that failed for another reason than the statement (I/O, say), so the
+/// next batch reconnects.
+fn check(conn: &mut Option<SqliteConnection>, e: sqlx::Error) -> StoreError {
+    if !matches!(e, sqlx::Error::Database(_)) {
+        *conn = None;
+    }
+    err(e)
+}
+
+/// Every write of the batch in one transaction; on failure, the writes back for one by one.
+async fn together(
+    options: &SqliteConnectOptions,
+    conn: &mut Option<SqliteConnection>,
+    writes: Vec<Write>,
+) -> Result<Vec<Done>, Vec<Write>> {
+    let result: Result<Vec<bool>, StoreError> = async {
+        let c = connection(options, conn).await?;
+        let mut tx = c.begin().await.map_err(err)?;
+        let access: Vec<&AccessTokenRecord> = writes
+            .iter()
+            .filter_map(|w| match w {
+                Write::Access(t, _) => Some(t),
+                _ => None,
+            })
+            .collect();
+        if !access.is_empty() {
+            insert_access(&mut *tx, &access).await.map_err(err)?;
+        }
+        let mut used = Vec::new();
+        for w in &writes {
+            match w {
+                Write::Access(..) => {}
+                Write::Refresh(t, _) => insert_refresh(&mut *tx, t).await.map_err(err)?,
+                Write::UseRefresh(h, now, _) => {
+                    used.push(use_refresh(&mut *tx, h, *now).await.map_err(err)?)
+                }
+            }
+        }
+        tx.commit().await.map_err(err)?;
+        Ok(used)
+    }
+    .await;
+    match result {
+        Ok(used) => {
+            let mut used = used.into_iter();
+            Ok(writes
+                .into_iter()
+                .map(|w| match w {
+                    Write::Access(_, r) | Write::Refresh(_, r) => Done::Unit(r, Ok(())),
+                    Write::UseRefresh(_, _, r) => Done::Bool(r, Ok(used.next().unwrap_or(false))),
+                })
+                .collect())
+        }
+        Err(e) => {
+            if matches!(e, StoreError::Unavailable(_)) {
+                *conn = None;
+            }
+            Err(writes)
+        }
+    }
+}
+
+/// One write in its own transaction (a single statement commits by itself).
+async fn alone(
+    options: &SqliteConnectOptions,
+    conn: &mut Option<SqliteConnection>,
+    w: Write,
+) -> Done {
+    let c = match connection(options, conn).await {
+        Ok(c) => c,
+        Err(e) => {
+            let done = match w {
+                Write::Access(_, r) | Write::Refresh(_, r) => Done::Unit(r, Ok(())),
+                Write::UseRefresh(_, _, r) => Done::Bool(r, Ok(false)),
+            };
+            return done.failed(&e);
+        }
+    };
+    match w {
+        Write::Access(t, r) => {
+            let v = insert_access(&mut *c, &[&t]).await;
+            Done::Unit(r, v.map_err(|e| check(conn, e)))
+        }
+        Write::Refresh(t, r) => {
+            let v = insert_refresh(&mut *c, &t).await;
+            Done::Unit(r, v.map_err(|e| check(conn, e)))
+        }
+        Write::UseRefresh(h, now, r) => {
+            let v = use_refresh(&mut *c, &h, now).await;
+            Done::Bool(r, v.map_err(|e| check(conn, e)))
+        }
+    }
+}
+
+async fn insert_access(
+    c: &mut SqliteConnection,
+    records: &[&AccessTokenRecord],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(INSERT_ACCESS)
+        .bind(rows_json(records))
+        .execute(c)
+        .await
+        .map(|_| ())
+}
+
+async fn insert_refresh(
+    c: &mut SqliteConnection,
+    t: &RefreshTokenRecord,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_hash, client_id, subject, scope, claims, cnf, code_hash, sid, issued_at, expires_at, revoked, \
+         auth_time, absolute_expires_at, used_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    )
+    .bind(t.hash.0.to_vec())
+    .bind(&t.client_id)
+    .bind(&t.subject)
+    .bind(&t.scope)
+    .bind(t.claims.join(" "))
+    .bind(t.cnf.map(|c| c.to_base64url()))
+    .bind(t.code.map(|c| c.0.to_vec()))
+    .bind(&t.sid)
+    .bind(t.issued_at)
+    .bind(t.expires_at)
+    .bind(t.revoked)
+    .bind(t.auth_time)
+    .bind(t.absolute_expires_at)
+    .bind(t.used_at)
+    .execute(c)
+    .await
+    .map(|_| ())
+}
+
+async fn use_refresh(
+    c: &mut SqliteConnection,
+    hash: &TokenHash,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND revoked = 0",
+    )
+    .bind(now)
+    .bind(hash.0.to_vec())
+    .execute(c)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Lets the requests that are ready run first, as long as they keep adding tokens: under
@@ -108,33 +327,8 @@ pub(super) async fn gather<T>(jobs: &mut mpsc::Receiver<T>, batch: &mut Vec<T>, 
     }
 }
 
-/// Inserts `records` in one statement (one transaction), connecting first if needed; a
-/// connection that failed is dropped and reopened by the next batch.
-async fn commit(
-    options: &SqliteConnectOptions,
-    conn: &mut Option<SqliteConnection>,
-    records: &[AccessTokenRecord],
-) -> Result<(), StoreError> {
-    let c = match conn {
-        Some(c) => c,
-        None => conn.insert(SqliteConnection::connect_with(options).await.map_err(err)?),
-    };
-    let result = sqlx::query(INSERT)
-        .bind(rows_json(records))
-        .execute(&mut *c)
-        .await;
-    match result {
-        Ok(_) => Ok(()),
-        Err(e @ sqlx::Error::Database(_)) => Err(err(e)),
-        Err(e) => {
-            *conn = None;
-            Err(err(e))
-        }
-    }
-}
-
 /// The rows as the JSON array `INSERT` reads.
-fn rows_json(records: &[AccessTokenRecord]) -> String {
+fn rows_json(records: &[&AccessTokenRecord]) -> String {
     let rows: Vec<serde_json::Value> = records
         .iter()
         .map(|t| {

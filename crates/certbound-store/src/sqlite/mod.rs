@@ -38,7 +38,7 @@ const MIGRATIONS: &[&str] = &[
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
-    tokens: group_commit::TokenWriter,
+    writer: group_commit::Writer,
     token_reads: group_read::TokenReader,
     clients: Arc<ClientCache>,
 }
@@ -105,7 +105,7 @@ impl SqliteStore {
             // condition to wait out, unlike an unreachable PostgreSQL server.
             .map_err(|e| StoreError::Other(format!("cannot open {}: {e}", path.display())))?;
         let token_reads = group_read::TokenReader::spawn(options.clone());
-        let tokens = group_commit::TokenWriter::spawn(options);
+        let writer = group_commit::Writer::spawn(options);
         let generation_pool = pool.clone();
         let clients = ClientCache::start(move || {
             let pool = generation_pool.clone();
@@ -118,7 +118,7 @@ impl SqliteStore {
         });
         let store = SqliteStore {
             pool,
-            tokens,
+            writer,
             token_reads,
             clients,
         };
