@@ -36,7 +36,7 @@ impl TokenStore for SqliteStore {
     }
 }
 
-fn code_from_row(r: &SqliteRow) -> Result<AuthorizationCodeRecord, StoreError> {
+pub(super) fn code_from_row(r: &SqliteRow) -> Result<AuthorizationCodeRecord, StoreError> {
     Ok(AuthorizationCodeRecord {
         hash: hash_of(r, "code_hash")?.ok_or_else(|| StoreError::Corrupt("code_hash".into()))?,
         client_id: r.try_get("client_id").map_err(err)?,
@@ -56,58 +56,19 @@ fn code_from_row(r: &SqliteRow) -> Result<AuthorizationCodeRecord, StoreError> {
 
 #[async_trait]
 impl GrantStore for SqliteStore {
+    /// Group-committed (see `group_commit`).
     async fn insert_code(&self, c: &AuthorizationCodeRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO authorization_codes (code_hash, client_id, redirect_uri, username, scope, claims, nonce, \
-             code_challenge, auth_time, sid, amr, issued_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        )
-        .bind(c.hash.0.to_vec())
-        .bind(&c.client_id)
-        .bind(&c.redirect_uri)
-        .bind(&c.username)
-        .bind(&c.scope)
-        .bind(c.claims.join(" "))
-        .bind(&c.nonce)
-        .bind(&c.code_challenge)
-        .bind(c.auth_time)
-        .bind(&c.sid)
-        .bind(c.amr.join(" "))
-        .bind(c.issued_at)
-        .bind(c.expires_at)
-        .execute(&self.pool)
-        .await
-        .map_err(err)?;
-        Ok(())
+        self.writer.code(c.clone()).await
     }
 
+    /// Group-committed (see `group_commit`): a single conditional UPDATE, so of concurrent
+    /// redemptions exactly one wins.
     async fn redeem_code(
         &self,
         hash: &TokenHash,
         client_id: &str,
     ) -> Result<CodeRedemption, StoreError> {
-        let row = sqlx::query(
-            "UPDATE authorization_codes SET redeemed = 1 \
-             WHERE code_hash = ? AND client_id = ? AND redeemed = 0 RETURNING *",
-        )
-        .bind(hash.0.to_vec())
-        .bind(client_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(err)?;
-        if let Some(r) = row {
-            return Ok(CodeRedemption::Redeemed(code_from_row(&r)?));
-        }
-        let row =
-            sqlx::query("SELECT * FROM authorization_codes WHERE code_hash = ? AND client_id = ?")
-                .bind(hash.0.to_vec())
-                .bind(client_id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(err)?;
-        Ok(match row {
-            Some(r) => CodeRedemption::AlreadyUsed(code_from_row(&r)?),
-            None => CodeRedemption::Unknown,
-        })
+        self.writer.redeem(*hash, client_id).await
     }
 
     async fn revoke_code_family(&self, code: &TokenHash) -> Result<(), StoreError> {

@@ -8,9 +8,9 @@
 //! Retry-After upstream) rather than letting memory grow under overload.
 
 use super::err;
-use certbound_core::model::{AccessTokenRecord, RefreshTokenRecord};
+use certbound_core::model::{AccessTokenRecord, AuthorizationCodeRecord, RefreshTokenRecord};
 use certbound_core::secret::TokenHash;
-use certbound_core::store::StoreError;
+use certbound_core::store::{CodeRedemption, StoreError};
 use sqlx::Connection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
@@ -37,12 +37,17 @@ pub(super) enum Write {
     Refresh(RefreshTokenRecord, Reply<()>),
     /// Mark a refresh token used if it is unused and not revoked (rotation); true if it was.
     UseRefresh(TokenHash, i64, Reply<bool>),
+    /// Insert an authorization code.
+    Code(AuthorizationCodeRecord, Reply<()>),
+    /// Redeem a client's authorization code (RFC 6749 §4.1.2: at most once).
+    Redeem(TokenHash, String, Reply<CodeRedemption>),
 }
 
 /// The outcome of one write, sent once its transaction has committed.
 enum Done {
     Unit(Reply<()>, Result<(), StoreError>),
     Bool(Reply<bool>, Result<bool, StoreError>),
+    Redeemed(Reply<CodeRedemption>, Result<CodeRedemption, StoreError>),
 }
 
 impl Done {
@@ -52,6 +57,9 @@ impl Done {
                 let _ = r.send(v);
             }
             Done::Bool(r, v) => {
+                let _ = r.send(v);
+            }
+            Done::Redeemed(r, v) => {
                 let _ = r.send(v);
             }
         }
@@ -66,6 +74,30 @@ impl Done {
         match self {
             Done::Unit(r, _) => Done::Unit(r, Err(e())),
             Done::Bool(r, _) => Done::Bool(r, Err(e())),
+            Done::Redeemed(r, _) => Done::Redeemed(r, Err(e())),
+        }
+    }
+}
+
+/// What a write found, inside a transaction not yet committed.
+enum Outcome {
+    Unit,
+    Used(bool),
+    Redeemed(CodeRedemption),
+}
+
+impl Write {
+    /// Success for a write that returns nothing (anything else: an internal mismatch, which
+    /// cannot happen as outcomes are built from the same writes in order).
+    fn unit_done(self) -> Done {
+        match self {
+            Write::Access(_, r) | Write::Refresh(_, r) | Write::Code(_, r) => Done::Unit(r, Ok(())),
+            Write::UseRefresh(_, _, r) => {
+                Done::Bool(r, Err(StoreError::Other("write outcome mismatch".into())))
+            }
+            Write::Redeem(_, _, r) => {
+                Done::Redeemed(r, Err(StoreError::Other("write outcome mismatch".into())))
+            }
         }
     }
 }
@@ -107,6 +139,24 @@ impl Writer {
     ) -> Result<bool, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.submit(Write::UseRefresh(hash, now, reply))?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// Inserts an authorization code; returns once it is committed.
+    pub(super) async fn code(&self, c: AuthorizationCodeRecord) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Write::Code(c, reply))?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// Redeems a code; returns once the redemption is committed.
+    pub(super) async fn redeem(
+        &self,
+        hash: TokenHash,
+        client_id: &str,
+    ) -> Result<CodeRedemption, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Write::Redeem(hash, client_id.to_owned(), reply))?;
         answer.await.map_err(|_| stopped())?
     }
 
@@ -176,7 +226,7 @@ async fn together(
     conn: &mut Option<SqliteConnection>,
     writes: Vec<Write>,
 ) -> Result<Vec<Done>, Vec<Write>> {
-    let result: Result<Vec<bool>, StoreError> = async {
+    let result: Result<Vec<Outcome>, StoreError> = async {
         let c = connection(options, conn).await?;
         let mut tx = c.begin().await.map_err(err)?;
         let access: Vec<&AccessTokenRecord> = writes
@@ -189,31 +239,40 @@ async fn together(
         if !access.is_empty() {
             insert_access(&mut *tx, &access).await.map_err(err)?;
         }
-        let mut used = Vec::new();
+        let mut outcomes = Vec::with_capacity(writes.len());
         for w in &writes {
-            match w {
-                Write::Access(..) => {}
-                Write::Refresh(t, _) => insert_refresh(&mut *tx, t).await.map_err(err)?,
-                Write::UseRefresh(h, now, _) => {
-                    used.push(use_refresh(&mut *tx, h, *now).await.map_err(err)?)
+            outcomes.push(match w {
+                Write::Access(..) => Outcome::Unit,
+                Write::Refresh(t, _) => {
+                    insert_refresh(&mut tx, t).await.map_err(err)?;
+                    Outcome::Unit
                 }
-            }
+                Write::Code(c, _) => {
+                    insert_code(&mut tx, c).await.map_err(err)?;
+                    Outcome::Unit
+                }
+                Write::UseRefresh(h, now, _) => {
+                    Outcome::Used(use_refresh(&mut tx, h, *now).await.map_err(err)?)
+                }
+                Write::Redeem(h, client_id, _) => {
+                    Outcome::Redeemed(redeem(&mut tx, h, client_id).await?)
+                }
+            });
         }
         tx.commit().await.map_err(err)?;
-        Ok(used)
+        Ok(outcomes)
     }
     .await;
     match result {
-        Ok(used) => {
-            let mut used = used.into_iter();
-            Ok(writes
-                .into_iter()
-                .map(|w| match w {
-                    Write::Access(_, r) | Write::Refresh(_, r) => Done::Unit(r, Ok(())),
-                    Write::UseRefresh(_, _, r) => Done::Bool(r, Ok(used.next().unwrap_or(false))),
-                })
-                .collect())
-        }
+        Ok(outcomes) => Ok(writes
+            .into_iter()
+            .zip(outcomes)
+            .map(|(w, o)| match (w, o) {
+                (Write::UseRefresh(_, _, r), Outcome::Used(b)) => Done::Bool(r, Ok(b)),
+                (Write::Redeem(_, _, r), Outcome::Redeemed(c)) => Done::Redeemed(r, Ok(c)),
+                (w, _) => w.unit_done(),
+            })
+            .collect()),
         Err(e) => {
             if matches!(e, StoreError::Unavailable(_)) {
                 *conn = None;
@@ -232,11 +291,7 @@ async fn alone(
     let c = match connection(options, conn).await {
         Ok(c) => c,
         Err(e) => {
-            let done = match w {
-                Write::Access(_, r) | Write::Refresh(_, r) => Done::Unit(r, Ok(())),
-                Write::UseRefresh(_, _, r) => Done::Bool(r, Ok(false)),
-            };
-            return done.failed(&e);
+            return w.unit_done().failed(&e);
         }
     };
     match w {
@@ -251,6 +306,24 @@ async fn alone(
         Write::UseRefresh(h, now, r) => {
             let v = use_refresh(&mut *c, &h, now).await;
             Done::Bool(r, v.map_err(|e| check(conn, e)))
+        }
+        Write::Code(code, r) => {
+            let v = insert_code(&mut *c, &code).await;
+            Done::Unit(r, v.map_err(|e| check(conn, e)))
+        }
+        Write::Redeem(h, client_id, r) => {
+            // Two statements: a transaction of their own keeps them one redemption.
+            let v = async {
+                let mut tx = c.begin().await.map_err(err)?;
+                let found = redeem(&mut tx, &h, &client_id).await?;
+                tx.commit().await.map_err(err)?;
+                Ok(found)
+            }
+            .await;
+            if matches!(v, Err(StoreError::Unavailable(_))) {
+                *conn = None;
+            }
+            Done::Redeemed(r, v)
         }
     }
 }
@@ -291,6 +364,64 @@ async fn insert_refresh(
     .execute(c)
     .await
     .map(|_| ())
+}
+
+async fn insert_code(
+    c: &mut SqliteConnection,
+    code: &AuthorizationCodeRecord,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO authorization_codes (code_hash, client_id, redirect_uri, username, scope, claims, nonce, \
+         code_challenge, auth_time, sid, amr, issued_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    )
+    .bind(code.hash.0.to_vec())
+    .bind(&code.client_id)
+    .bind(&code.redirect_uri)
+    .bind(&code.username)
+    .bind(&code.scope)
+    .bind(code.claims.join(" "))
+    .bind(&code.nonce)
+    .bind(&code.code_challenge)
+    .bind(code.auth_time)
+    .bind(&code.sid)
+    .bind(code.amr.join(" "))
+    .bind(code.issued_at)
+    .bind(code.expires_at)
+    .execute(c)
+    .await
+    .map(|_| ())
+}
+
+/// A single conditional UPDATE marks the code redeemed, so of concurrent redemptions exactly
+/// one wins; a loser reads the code back to tell a replay from an unknown code.
+async fn redeem(
+    c: &mut SqliteConnection,
+    hash: &TokenHash,
+    client_id: &str,
+) -> Result<CodeRedemption, StoreError> {
+    let row = sqlx::query(
+        "UPDATE authorization_codes SET redeemed = 1 \
+         WHERE code_hash = ? AND client_id = ? AND redeemed = 0 RETURNING *",
+    )
+    .bind(hash.0.to_vec())
+    .bind(client_id)
+    .fetch_optional(&mut *c)
+    .await
+    .map_err(err)?;
+    if let Some(r) = row {
+        return Ok(CodeRedemption::Redeemed(super::grants::code_from_row(&r)?));
+    }
+    let row =
+        sqlx::query("SELECT * FROM authorization_codes WHERE code_hash = ? AND client_id = ?")
+            .bind(hash.0.to_vec())
+            .bind(client_id)
+            .fetch_optional(&mut *c)
+            .await
+            .map_err(err)?;
+    Ok(match row {
+        Some(r) => CodeRedemption::AlreadyUsed(super::grants::code_from_row(&r)?),
+        None => CodeRedemption::Unknown,
+    })
 }
 
 async fn use_refresh(
