@@ -47,7 +47,10 @@ pub(super) enum Write {
 enum Done {
     Unit(Reply<()>, Result<(), StoreError>),
     Bool(Reply<bool>, Result<bool, StoreError>),
-    Redeemed(Reply<CodeRedemption>, Result<CodeRedemption, StoreError>),
+    Redeemed(
+        Reply<CodeRedemption>,
+        Box<Result<CodeRedemption, StoreError>>,
+    ),
 }
 
 impl Done {
@@ -60,7 +63,7 @@ impl Done {
                 let _ = r.send(v);
             }
             Done::Redeemed(r, v) => {
-                let _ = r.send(v);
+                let _ = r.send(*v);
             }
         }
     }
@@ -74,7 +77,7 @@ impl Done {
         match self {
             Done::Unit(r, _) => Done::Unit(r, Err(e())),
             Done::Bool(r, _) => Done::Bool(r, Err(e())),
-            Done::Redeemed(r, _) => Done::Redeemed(r, Err(e())),
+            Done::Redeemed(r, _) => Done::Redeemed(r, Box::new(Err(e()))),
         }
     }
 }
@@ -83,7 +86,7 @@ impl Done {
 enum Outcome {
     Unit,
     Used(bool),
-    Redeemed(CodeRedemption),
+    Redeemed(Box<CodeRedemption>),
 }
 
 impl Write {
@@ -95,9 +98,10 @@ impl Write {
             Write::UseRefresh(_, _, r) => {
                 Done::Bool(r, Err(StoreError::Other("write outcome mismatch".into())))
             }
-            Write::Redeem(_, _, r) => {
-                Done::Redeemed(r, Err(StoreError::Other("write outcome mismatch".into())))
-            }
+            Write::Redeem(_, _, r) => Done::Redeemed(
+                r,
+                Box::new(Err(StoreError::Other("write outcome mismatch".into()))),
+            ),
         }
     }
 }
@@ -180,7 +184,7 @@ async fn run(options: SqliteConnectOptions, mut jobs: mpsc::Receiver<Write>) {
     // Waits for the first write; whatever queued up meanwhile joins it, up to MAX_BATCH.
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
         gather(&mut jobs, &mut batch, MAX_BATCH).await;
-        let writes: Vec<Write> = batch.drain(..).collect();
+        let writes: Vec<Write> = std::mem::replace(&mut batch, Vec::with_capacity(MAX_BATCH));
         if writes.len() == 1 {
             for w in writes {
                 alone(&options, &mut conn, w).await.send();
@@ -237,7 +241,7 @@ async fn together(
             })
             .collect();
         if !access.is_empty() {
-            insert_access(&mut *tx, &access).await.map_err(err)?;
+            insert_access(&mut tx, &access).await.map_err(err)?;
         }
         let mut outcomes = Vec::with_capacity(writes.len());
         for w in &writes {
@@ -255,7 +259,7 @@ async fn together(
                     Outcome::Used(use_refresh(&mut tx, h, *now).await.map_err(err)?)
                 }
                 Write::Redeem(h, client_id, _) => {
-                    Outcome::Redeemed(redeem(&mut tx, h, client_id).await?)
+                    Outcome::Redeemed(Box::new(redeem(&mut tx, h, client_id).await?))
                 }
             });
         }
@@ -269,7 +273,9 @@ async fn together(
             .zip(outcomes)
             .map(|(w, o)| match (w, o) {
                 (Write::UseRefresh(_, _, r), Outcome::Used(b)) => Done::Bool(r, Ok(b)),
-                (Write::Redeem(_, _, r), Outcome::Redeemed(c)) => Done::Redeemed(r, Ok(c)),
+                (Write::Redeem(_, _, r), Outcome::Redeemed(c)) => {
+                    Done::Redeemed(r, Box::new(Ok(*c)))
+                }
                 (w, _) => w.unit_done(),
             })
             .collect()),
@@ -323,7 +329,7 @@ async fn alone(
             if matches!(v, Err(StoreError::Unavailable(_))) {
                 *conn = None;
             }
-            Done::Redeemed(r, v)
+            Done::Redeemed(r, Box::new(v))
         }
     }
 }
