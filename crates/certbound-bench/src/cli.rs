@@ -18,6 +18,8 @@ pub enum Command {
     Load(Box<LoadArgs>),
     /// Bulk-fill a certbound SQLite database with clients and live access tokens.
     Seed(SeedArgs),
+    /// Start a server N times; time from exec to the first completed TLS handshake.
+    Startup(StartupArgs),
 }
 
 /// How requests use connections.
@@ -170,4 +172,30 @@ pub struct SeedArgs {
     /// Seed even a database that holds clients other than seeded ones.
     #[arg(long)]
     pub force: bool,
+}
+
+/// `startup` arguments.
+#[derive(Debug, Args)]
+pub struct StartupArgs {
+    /// URL whose host and port the server listens on.
+    #[arg(long)]
+    pub url: String,
+    /// CA certificate(s) (PEM) trusted for the server certificate.
+    #[arg(long)]
+    pub cacert: PathBuf,
+    /// Starts to time; the median is reported.
+    #[arg(long, default_value_t = 5)]
+    pub repeat: usize,
+    /// Seconds to wait for one start before giving up.
+    #[arg(long, default_value_t = 10.0)]
+    pub timeout: f64,
+    /// Append the server's output to this file (default: discard it).
+    #[arg(long)]
+    pub log: Option<PathBuf>,
+    /// Free-form label copied into the output.
+    #[arg(long)]
+    pub label: Option<String>,
+    /// The server command line, after `--`.
+    #[arg(last = true, required = true)]
+    pub command: Vec<String>,
 }

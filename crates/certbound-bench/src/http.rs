@@ -25,6 +25,23 @@ pub struct Endpoint {
     connector: TlsConnector,
 }
 
+impl Endpoint {
+    /// Whether a TCP connect and a full TLS handshake complete within a second.
+    pub async fn handshake(&self) -> bool {
+        let attempt = async {
+            let tcp = TcpStream::connect(&self.addr).await.ok()?;
+            self.connector
+                .connect(self.server_name.clone(), tcp)
+                .await
+                .ok()
+        };
+        matches!(
+            tokio::time::timeout(std::time::Duration::from_secs(1), attempt).await,
+            Ok(Some(_))
+        )
+    }
+}
+
 /// An absolute `https://` URL split into its endpoint parts and its path with query.
 pub struct Target {
     pub endpoint: Arc<Endpoint>,

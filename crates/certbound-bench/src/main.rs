@@ -1,7 +1,7 @@
 //! certbound-bench: the project's own benchmark tool.
 //!
 //! `load` drives an HTTPS (mutual-TLS) endpoint for a fixed time and prints one JSON line;
-//! `seed` bulk-fills a SQLite database for the scale test. The driver script is
+//! `seed` bulk-fills a SQLite database for the scale test; `startup` times a server's start. The driver script is
 //! `scripts/bench`. This binary measures; it never asserts budgets.
 
 mod cli;
@@ -12,6 +12,7 @@ mod load;
 mod scenario;
 mod seed;
 mod session;
+mod startup;
 mod stats;
 mod tls;
 
@@ -23,5 +24,6 @@ fn main() -> Result<()> {
     match args.command {
         cli::Command::Load(a) => load::main(*a),
         cli::Command::Seed(a) => seed::main(a),
+        cli::Command::Startup(a) => startup::main(a),
     }
 }
