@@ -258,7 +258,7 @@ fn without_a_client_certificate_the_handshake_fails_and_is_counted() {
     assert!(r["errors"].as_u64().unwrap() > 0, "{r}");
 }
 
-async fn count(db: &Path, sql: &str) -> i64 {
+async fn count(db: &Path, sql: &'static str) -> i64 {
     let options = sqlx::sqlite::SqliteConnectOptions::new().filename(db);
     let mut conn = sqlx::SqliteConnection::connect_with(&options)
         .await
