@@ -132,8 +132,8 @@ async fn templates(conn: &mut SqliteConnection) -> Result<()> {
         let der = cert.der().to_vec();
         sqlx::query("INSERT INTO bench_certs (i, der, thumbprint) VALUES (?, ?, ?)")
             .bind(i)
+            .bind(&der)
             .bind(Thumbprint::of_der(&der).to_base64url())
-            .bind(der)
             .execute(&mut *conn)
             .await?;
     }
@@ -205,7 +205,7 @@ async fn tokens(
             "INSERT INTO access_tokens (token_hash, client_id, subject, scope, issued_at, expires_at, cnf, revoked, claims, code_hash) \
              WITH RECURSIVE n(i) AS (SELECT ?1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2), \
              t(r, iat) AS (SELECT ?3 + 1 + (i * 2654435761) % (?4 - ?3), ?5 - (i * 7919) % ?6 FROM n) \
-             SELECT randomblob(32), c.client_id, NULL, '', t.iat, t.iat + ?7, b.thumbprint, 0, '', NULL \
+             SELECT randomblob(32), c.client_id, NULL, 'default', t.iat, t.iat + ?7, b.thumbprint, 0, '', NULL \
              FROM t JOIN clients c ON c.rowid = t.r JOIN bench_certs b ON b.i = t.r % ?8",
         )
         .bind(i64::try_from(done)?)

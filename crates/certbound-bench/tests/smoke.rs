@@ -305,6 +305,20 @@ fn seed_fills_consistent_rows_and_refuses_foreign_databases() {
              ON c.client_id = t.client_id AND c.thumbprint = t.cnf \
              WHERE length(t.token_hash) = 32 AND t.expires_at > unixepoch() AND t.revoked = 0";
         assert_eq!(count(&db, consistent).await, 500);
+        // The registered certificates are real ones, their thumbprints the RFC 8705 x5t#S256.
+        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&db);
+        let mut conn = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .unwrap();
+        let rows: Vec<(Vec<u8>, String)> =
+            sqlx::query_as("SELECT der, thumbprint FROM client_certificates")
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+        for (der, thumbprint) in rows {
+            let cert = certbound_mtls::ClientCertificate::from_der(der).unwrap();
+            assert_eq!(cert.thumbprint().to_base64url(), thumbprint);
+        }
         // Seeding again adds to the seeded rows.
         let (ok, _, stderr) = seed(&[]);
         assert!(ok, "{stderr}");
