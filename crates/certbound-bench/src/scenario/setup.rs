@@ -1,0 +1,205 @@
+//! Everything a scenario needs before the clock starts: URLs resolved from the arguments, TLS
+//! connectors, the fixed request, a minted token to introspect, a signed-in session with
+//! consent, and each refresh worker's first refresh token.
+
+use super::Worker;
+use super::code::{CodeFlow, CodeWorker, FlowConfig, authorize_path};
+use super::fixed::FixedWorker;
+use super::refresh::RefreshWorker;
+use crate::cli::{LoadArgs, Mode, ScenarioKind};
+use crate::form::{enc, json_string};
+use crate::http::{self, Channel, Outgoing, Target, parse_headers};
+use crate::session;
+use anyhow::{Context, Result, anyhow, bail};
+use hyper::Method;
+use hyper::body::Bytes;
+use hyper::header::{CONTENT_TYPE, COOKIE, HeaderMap, HeaderValue};
+use std::sync::Arc;
+use tokio_rustls::TlsConnector;
+
+/// Workers ready to run, and the URL they measure.
+pub struct Prepared {
+    pub workers: Vec<Worker>,
+    pub url: String,
+}
+
+/// Resolves the arguments and prepares one worker per unit of concurrency.
+pub async fn prepare(args: &LoadArgs) -> Result<Prepared> {
+    let client = http::connector(&args.cacert, args.cert.as_deref(), args.key.as_deref())?;
+    match args.scenario {
+        ScenarioKind::Static => {
+            let url = required(&args.url, "--url")?;
+            let body = body_arg(args)?.unwrap_or_default();
+            fixed(args, url, client, body).await
+        }
+        ScenarioKind::Introspect => introspect(args, client).await,
+        ScenarioKind::Code | ScenarioKind::Refresh => code_or_refresh(args, client).await,
+    }
+}
+
+fn required<'a>(v: &'a Option<String>, flag: &str) -> Result<&'a str> {
+    v.as_deref()
+        .ok_or_else(|| anyhow!("this scenario needs {flag}"))
+}
+
+/// `--body` or the contents of `--body-file`.
+fn body_arg(args: &LoadArgs) -> Result<Option<Bytes>> {
+    match (&args.body, &args.body_file) {
+        (Some(b), _) => Ok(Some(Bytes::from(b.clone()))),
+        (None, Some(f)) => Ok(Some(Bytes::from(
+            std::fs::read(f).with_context(|| format!("reading {}", f.display()))?,
+        ))),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The user's `-H` headers, plus a form `Content-Type` when there is a body and none was given.
+fn headers_for(args: &LoadArgs, body: &Bytes) -> Result<HeaderMap> {
+    let mut headers = parse_headers(&args.headers)?;
+    if !body.is_empty() && !headers.contains_key(CONTENT_TYPE) {
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+    }
+    Ok(headers)
+}
+
+async fn fixed(
+    args: &LoadArgs,
+    url: &str,
+    connector: TlsConnector,
+    body: Bytes,
+) -> Result<Prepared> {
+    let target = Target::parse(url, connector)?;
+    let method = Method::from_bytes(args.method.as_bytes()).context("bad --method")?;
+    let request = Arc::new(Outgoing {
+        method,
+        path: target.path.clone(),
+        headers: headers_for(args, &body)?,
+        body,
+    });
+    let expect: Option<Arc<[u8]>> = match (&args.expect_substring, args.scenario) {
+        (Some(s), _) => Some(s.as_bytes().into()),
+        (None, ScenarioKind::Introspect) => Some(br#""active":true"#.as_slice().into()),
+        (None, _) => None,
+    };
+    let workers = (0..args.concurrency)
+        .map(|_| {
+            Worker::Fixed(FixedWorker {
+                channel: Channel::new(target.endpoint.clone(), args.mode),
+                request: request.clone(),
+                expect: expect.clone(),
+            })
+        })
+        .collect();
+    Ok(Prepared {
+        workers,
+        url: url.to_owned(),
+    })
+}
+
+/// Mints one token at `--token-url` with the client certificate, then introspects it.
+async fn introspect(args: &LoadArgs, client: TlsConnector) -> Result<Prepared> {
+    let o = &args.oauth;
+    let url = o
+        .introspect_url
+        .as_deref()
+        .or(args.url.as_deref())
+        .ok_or_else(|| anyhow!("introspect needs --introspect-url (or --url)"))?;
+    let body = match body_arg(args)? {
+        Some(b) => b,
+        None => {
+            let token = mint(args, client.clone()).await?;
+            Bytes::from(format!(
+                "token={}&token_type_hint=access_token",
+                enc(&token)
+            ))
+        }
+    };
+    fixed(args, url, client, body).await
+}
+
+async fn mint(args: &LoadArgs, client: TlsConnector) -> Result<String> {
+    let o = &args.oauth;
+    let token_url = required(&o.token_url, "--token-url")?;
+    let body = match &o.mint_body {
+        Some(b) => b.clone(),
+        None => format!(
+            "grant_type=client_credentials&client_id={}",
+            enc(required(&o.client_id, "--client-id (or --mint-body)")?)
+        ),
+    };
+    let target = Target::parse(token_url, client)?;
+    let mut channel = Channel::new(target.endpoint, Mode::Reuse);
+    let r = channel
+        .send(&Outgoing::form(&target.path, &HeaderMap::new(), body))
+        .await
+        .map_err(|f| anyhow!("minting a token at {token_url}: {}", f.as_str()))?;
+    if !r.is_success() {
+        bail!("minting a token at {token_url}: {} {}", r.status, r.text());
+    }
+    json_string(&r.body, "access_token").ok_or_else(|| anyhow!("no access_token in {}", r.text()))
+}
+
+/// Signs in once, then gives every worker a code flow (and, for refresh, its first grant).
+async fn code_or_refresh(args: &LoadArgs, client: TlsConnector) -> Result<Prepared> {
+    let o = &args.oauth;
+    let token_url = o
+        .token_url
+        .as_deref()
+        .or(args.url.as_deref())
+        .ok_or_else(|| anyhow!("this scenario needs --token-url (or --url)"))?;
+    let client_id = required(&o.client_id, "--client-id")?;
+    let username = required(&o.username, "--username")?;
+    let password = required(&o.password, "--password")?;
+    let browser = http::connector(&args.cacert, None, None)?;
+    let authorize = Target::parse(required(&o.authorize_url, "--authorize-url")?, browser)?;
+    let token = Target::parse(token_url, client)?;
+    let path = authorize_path(&authorize.path, client_id, &o.redirect_uri, &o.scope);
+
+    let mut first = Channel::new(authorize.endpoint.clone(), Mode::Reuse);
+    let jar = session::sign_in(&mut first, &path, username, password)
+        .await
+        .context("signing in and consenting")?;
+    let cookie = jar
+        .header()
+        .ok_or_else(|| anyhow!("signed in, but the server set no cookie"))?;
+    let expect: Arc<[u8]> = args
+        .expect_substring
+        .as_deref()
+        .unwrap_or("\"access_token\"")
+        .as_bytes()
+        .into();
+    let config = Arc::new(FlowConfig {
+        authorize: Outgoing::get(&path).with_header(COOKIE, cookie),
+        token_path: token.path.clone(),
+        token_headers: parse_headers(&args.headers)?,
+        client_id: client_id.to_owned(),
+        redirect_uri: o.redirect_uri.clone(),
+        expect,
+    });
+    let mut workers = Vec::with_capacity(args.concurrency);
+    for i in 0..args.concurrency {
+        let flow = CodeFlow {
+            config: config.clone(),
+            browser: Channel::new(authorize.endpoint.clone(), args.mode),
+            client: Channel::new(token.endpoint.clone(), args.mode),
+        };
+        workers.push(if args.scenario == ScenarioKind::Code {
+            Worker::Code(CodeWorker { flow })
+        } else {
+            let mut w = RefreshWorker { flow, token: None };
+            let t = w
+                .grant()
+                .await
+                .map_err(|k| anyhow!("first refresh token of worker {i}: {k}"))?;
+            w.token = Some(t);
+            Worker::Refresh(w)
+        });
+    }
+    Ok(Prepared {
+        workers,
+        url: token_url.to_owned(),
+    })
+}
