@@ -207,7 +207,7 @@ async fn tokens(
             "INSERT INTO access_tokens (token_hash, client_id, subject, scope, issued_at, expires_at, cnf, revoked, claims, code_hash) \
              WITH RECURSIVE n(i) AS (SELECT ?1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2), \
              t(r, iat, i) AS (SELECT ?3 + 1 + (i * 2654435761) % (?4 - ?3), ?5 - (i * 7919) % ?6, i FROM n) \
-             SELECT unhex(printf('%08x%08x', t.iat, t.i % 4294967296)) || randomblob(24), c.client_id, NULL, 'default', t.iat, t.iat + ?7, b.thumbprint, 0, '', NULL \
+             SELECT unhex(printf('%08x%08x', t.iat, t.i % 4294967296) || hex(randomblob(24))), c.client_id, NULL, 'default', t.iat, t.iat + ?7, b.thumbprint, 0, '', NULL \
              FROM t JOIN clients c ON c.rowid = t.r JOIN bench_certs b ON b.i = t.r % ?8",
         )
         .bind(i64::try_from(done)?)
