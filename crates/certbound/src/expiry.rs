@@ -58,7 +58,7 @@ pub fn report(clients: &[Client], now: i64, window: ExpiryWindow) -> usize {
 }
 
 /// Reports every day from a day after now, in a background task (call inside the runtime;
-/// the report at start is [`report`]'s, so that it is in the log before the server listens).
+/// the report at start is [`report`]'s, run by `serve` beside serving).
 pub fn spawn_daily(store: Arc<dyn Store>, window: ExpiryWindow) {
     if !window.is_enabled() {
         return;

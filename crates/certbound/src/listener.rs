@@ -8,7 +8,6 @@
 //! `Retry-After`, so memory stays bounded and the server recovers as soon as the load drops.
 
 use crate::http::{ApiError, ConnectionInfo};
-use crate::tls;
 use axum::Router;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
@@ -56,6 +55,7 @@ impl Default for Limits {
 #[derive(Clone)]
 struct Shared {
     app: Router,
+    peers: Arc<crate::peer_cache::PeerCache>,
     connections: Arc<Semaphore>,
     in_flight: Arc<AtomicUsize>,
     max_in_flight: usize,
@@ -67,6 +67,7 @@ pub async fn run(listeners: Vec<(TcpListener, Option<TlsAcceptor>)>, app: Router
     let (stop, stopped) = watch::channel(false);
     let shared = Shared {
         app,
+        peers: Arc::default(),
         connections: Arc::new(Semaphore::new(limits.max_connections)),
         in_flight: Arc::new(AtomicUsize::new(0)),
         max_in_flight: limits.max_in_flight,
@@ -141,7 +142,7 @@ async fn handle(tcp: TcpStream, peer_addr: SocketAddr, tls: Option<TlsAcceptor>,
         }
         Err(_) => return,
     };
-    let certificate = tls::peer_certificate(stream.get_ref().1.peer_certificates()).map(Arc::new);
+    let certificate = shared.peers.get(stream.get_ref().1.peer_certificates());
     serve(
         stream,
         ConnectionInfo {

@@ -11,6 +11,7 @@ mod fsutil;
 mod http;
 mod listener;
 mod pages;
+mod peer_cache;
 mod playground;
 mod serve;
 mod tls;

@@ -97,10 +97,25 @@ pub async fn run(config: Config) -> Result<()> {
     let main_tls = TlsAcceptor::from(tls::server_config(&cert_file, &key_file, main_certs)?);
     let now = certbound_core::Clock::now(&SystemClock);
     let trust_stores = crate::trust_stores::load(&config.trust_stores, now).await?;
-    let clients = store.list_clients().await?;
-    crate::trust_stores::check_clients(&trust_stores, &clients);
     let expiry = ExpiryWindow::days(config.certificate_expiry_warning_days);
-    expiry::report(&clients, now, expiry);
+    // Checks over every registered client (trust store names, certificate expiry) run beside
+    // serving, not before it: with a million clients they take a while, and start-up must not.
+    {
+        let (store, stores) = (Arc::clone(&store), Arc::clone(&trust_stores));
+        tokio::spawn(async move {
+            match store.list_clients().await {
+                Ok(clients) => {
+                    crate::trust_stores::check_clients(&stores, &clients);
+                    expiry::report(&clients, now, expiry);
+                    tracing::info!(
+                        clients = clients.len(),
+                        "start-up checks of the registered clients done"
+                    );
+                }
+                Err(e) => tracing::warn!(error = %e, "start-up client checks: cannot list clients"),
+            }
+        });
+    }
     let listener = TcpListener::bind(config.listen).await.with_context(|| {
         format!(
             "cannot listen on {}: is another server using it? Choose another with --listen",
@@ -147,7 +162,7 @@ pub async fn run(config: Config) -> Result<()> {
             .with_cache_seconds(config.signing_key_refresh_interval),
     );
     server.client_keys = Some(Arc::new(JwksUriKeys::new(&config.jwks_uri)?));
-    // The report at start ran above; this one repeats it daily.
+    // The report at start runs in the task above; this one repeats it daily.
     expiry::spawn_daily(Arc::clone(&server.store), expiry);
     server
         .keys

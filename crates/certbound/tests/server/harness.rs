@@ -251,6 +251,21 @@ impl Server {
         std::fs::read_to_string(self.path().join("server.log")).unwrap_or_default()
     }
 
+    /// The log once the checks over every registered client (trust store names, certificate
+    /// expiry), which run beside serving, are done (at most 10 s).
+    pub fn log_after_client_checks(&self) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.log();
+            if log.contains("start-up checks of the registered clients done")
+                || std::time::Instant::now() > deadline
+            {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// The `certbound` binary, pointed at this server's database (no arguments yet).
     pub fn command(&self) -> Command {
         storage_command(self.schema.as_deref())

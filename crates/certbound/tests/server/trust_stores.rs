@@ -110,7 +110,7 @@ fn client_bound_to_a_store_refuses_a_certificate_with_the_same_subject_from_anot
     let server = server.restart();
     token_request(&server, &orphan, &from_internal).assert_error(401, "invalid_client");
     token_request(&server, &orphan, &from_partners).assert_error(401, "invalid_client");
-    let log = server.log();
+    let log = server.log_after_client_checks();
     assert!(
         log.contains("names a trust store that is not configured"),
         "{log}"
@@ -222,7 +222,7 @@ fn registered_certificates_expiring_within_the_window_are_reported_at_start() {
     let soon_client = server.self_signed_client(&soon.cert, &[]);
     server.self_signed_client(&later.cert, &[]);
     let server = server.restart();
-    let log = server.log();
+    let log = server.log_after_client_checks();
     let line = log
         .lines()
         .find(|l| l.contains("expires soon"))
