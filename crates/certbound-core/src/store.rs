@@ -37,6 +37,12 @@ pub trait ClientStore: Send + Sync {
     async fn insert_client(&self, client: &Client) -> Result<(), StoreError>;
     /// Looks a client up by id.
     async fn find_client(&self, client_id: &str) -> Result<Option<Client>, StoreError>;
+    /// Looks a client up by id in the database itself, past any cache: for a second look
+    /// when a cached registration refused a request, so that a certificate or secret changed
+    /// by another process a moment ago works at once.
+    async fn find_client_uncached(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
+        self.find_client(client_id).await
+    }
     /// All clients, ordered by creation time.
     async fn list_clients(&self) -> Result<Vec<Client>, StoreError>;
     /// Replaces a client's registration (every field, and its set of certificates) in one

@@ -79,16 +79,22 @@ pub async fn authenticate(
         tracing::info!(x5t = ?peer.map(|c| c.thumbprint()), "client authentication failed: unknown client_id");
         return Err(failed());
     };
-    let result = match client.auth_method {
-        ClientAuthMethod::TlsClientAuth => tls_client_auth::authenticate(&client, &presented, ctx),
-        ClientAuthMethod::SelfSignedTlsClientAuth => {
-            self_signed_tls_client_auth::authenticate(&client, &presented, ctx).await
-        }
-        ClientAuthMethod::ClientSecretBasic => {
-            client_secret_basic::authenticate(&client, &presented)
-        }
-        ClientAuthMethod::ClientSecretPost => client_secret_post::authenticate(&client, &presented),
-        ClientAuthMethod::None => none::authenticate(&client, &presented),
+    let mut result = by_method(&client, &presented, ctx).await;
+    // The registration may come from a cache that has not yet seen a change made by another
+    // process (a certificate just added with the CLI, say): before refusing, look again in
+    // the database itself. Refusals cost one more query; acceptances none.
+    let client = match result {
+        Ok(()) => client,
+        Err(_) => match store.find_client_uncached(&client_id).await? {
+            Some(fresh) => {
+                result = by_method(&fresh, &presented, ctx).await;
+                fresh
+            }
+            None => {
+                tracing::info!(x5t = ?peer.map(|c| c.thumbprint()), "client authentication failed: unknown client_id");
+                return Err(failed());
+            }
+        },
     };
     let x5t = peer.map(|c| c.thumbprint().to_base64url());
     match result {
@@ -104,6 +110,23 @@ pub async fn authenticate(
             tracing::info!(client_id = %client.client_id, method = %client.auth_method, x5t = ?x5t, reason = %e.description, "client authentication failed");
             Err(e)
         }
+    }
+}
+
+/// Runs the client's registered authentication method.
+async fn by_method(
+    client: &Client,
+    presented: &Presented<'_>,
+    ctx: AuthContext<'_>,
+) -> Result<(), OAuthError> {
+    match client.auth_method {
+        ClientAuthMethod::TlsClientAuth => tls_client_auth::authenticate(client, presented, ctx),
+        ClientAuthMethod::SelfSignedTlsClientAuth => {
+            self_signed_tls_client_auth::authenticate(client, presented, ctx).await
+        }
+        ClientAuthMethod::ClientSecretBasic => client_secret_basic::authenticate(client, presented),
+        ClientAuthMethod::ClientSecretPost => client_secret_post::authenticate(client, presented),
+        ClientAuthMethod::None => none::authenticate(client, presented),
     }
 }
 

@@ -235,16 +235,19 @@ impl ClientStore for PgStore {
     }
 
     async fn find_client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
-        let load = async {
-            let row = sqlx::query(select_client!("WHERE c.client_id = $1"))
-                .bind(client_id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(err)?;
-            row.map(|r| client_from_row(&r, certificates_of(&r)?))
-                .transpose()
-        };
-        self.clients.find(client_id, load).await
+        self.clients
+            .find(client_id, self.find_client_uncached(client_id))
+            .await
+    }
+
+    async fn find_client_uncached(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
+        let row = sqlx::query(select_client!("WHERE c.client_id = $1"))
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
+        row.map(|r| client_from_row(&r, certificates_of(&r)?))
+            .transpose()
     }
 
     async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {

@@ -371,6 +371,10 @@ impl ClientStore for SqliteStore {
             .await
     }
 
+    async fn find_client_uncached(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
+        self.load_client(client_id).await
+    }
+
     async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
         let rows = sqlx::query("SELECT * FROM clients ORDER BY created_at, client_id")
             .fetch_all(&self.pool)
