@@ -99,9 +99,56 @@ pub enum CodeRedemption {
     Unknown,
 }
 
+/// The tokens one grant request issues, stored together.
+#[derive(Debug)]
+pub struct GrantTokens {
+    /// The grant family: the code every token of the grant descends from.
+    pub family: TokenHash,
+    /// The refresh token being exchanged (rotation), marked used at `now` in the same step.
+    pub rotate: Option<(TokenHash, i64)>,
+    /// The new access token.
+    pub access: AccessTokenRecord,
+    /// The new refresh token, if any.
+    pub refresh: Option<RefreshTokenRecord>,
+}
+
+/// What storing a grant's tokens found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum GrantStored {
+    /// The tokens are stored and live.
+    Stored,
+    /// The tokens are stored, but the grant was revoked (a replay) by the time they were, so
+    /// they are revoked too: the response stands, its tokens are simply not active.
+    FamilyRevoked,
+    /// The refresh token in `rotate` was already used (or revoked): nothing was stored.
+    AlreadyUsed,
+}
+
 /// Authorization codes and refresh tokens.
 #[async_trait]
-pub trait GrantStore: Send + Sync {
+pub trait GrantStore: TokenStore + Send + Sync {
+    /// Stores what a code redemption or a refresh issues: uses the refresh token being
+    /// rotated (of concurrent callers exactly one succeeds), inserts the new tokens, and
+    /// revokes them if the grant was revoked meanwhile. A backend that can do this as one
+    /// transaction should (SQLite does: one group-committed write instead of five round trips);
+    /// this default does it step by step, each step atomic.
+    async fn store_grant_tokens(&self, t: &GrantTokens) -> Result<GrantStored, StoreError> {
+        if let Some((used, now)) = &t.rotate
+            && !self.use_refresh_token(used, *now).await?
+        {
+            return Ok(GrantStored::AlreadyUsed);
+        }
+        self.insert_access_token(&t.access).await?;
+        if let Some(refresh) = &t.refresh {
+            self.insert_refresh_token(refresh).await?;
+        }
+        if self.is_family_revoked(&t.family).await? {
+            self.revoke_code_family(&t.family).await?;
+            return Ok(GrantStored::FamilyRevoked);
+        }
+        Ok(GrantStored::Stored)
+    }
+
     /// Stores a new code.
     async fn insert_code(&self, code: &AuthorizationCodeRecord) -> Result<(), StoreError>;
     /// Atomically marks a code of `client_id` used; concurrent callers get `Redeemed` at most

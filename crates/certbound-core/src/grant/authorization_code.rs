@@ -90,27 +90,35 @@ pub(super) async fn handle(
         code: Some(hash),
         format: server.settings.token_format(&client.client),
     };
-    let mut response = tokens::issue_access_token(server, now, new).await?;
-    if client.client.grant_types.contains(&GrantType::RefreshToken) {
-        let public = client.client.auth_method == crate::model::ClientAuthMethod::None;
-        let new = NewRefreshToken {
-            client_id: &client.client.client_id,
-            subject: &code.username,
-            scope: &code.scope,
-            claims: &code.claims,
-            // RFC 8705 §4: a public client's refresh token is bound to its certificate.
-            cnf: if public {
-                client.thumbprint().copied()
-            } else {
-                None
-            },
-            family: hash,
-            sid: &code.sid,
-            auth_time: code.auth_time,
-            absolute_expires_at: None,
-        };
-        response.refresh_token = Some(refresh::issue(server, now, new).await?);
-    }
+    let access = tokens::prepare_access_token(server, now, new).await?;
+    let refresh = client
+        .client
+        .grant_types
+        .contains(&GrantType::RefreshToken)
+        .then(|| {
+            let public = client.client.auth_method == crate::model::ClientAuthMethod::None;
+            let new = NewRefreshToken {
+                client_id: &client.client.client_id,
+                subject: &code.username,
+                scope: &code.scope,
+                claims: &code.claims,
+                // RFC 8705 §4: a public client's refresh token is bound to its certificate.
+                cnf: if public {
+                    client.thumbprint().copied()
+                } else {
+                    None
+                },
+                family: hash,
+                sid: &code.sid,
+                auth_time: code.auth_time,
+                absolute_expires_at: None,
+            };
+            refresh::prepare(server, now, new)
+        });
+    let mut response = super::store_tokens(server, hash, None, access, refresh)
+        .await?
+        // Nothing is rotated here, so nothing can have been used already.
+        .ok_or_else(OAuthError::server_error)?;
     if scope.contains("openid") {
         let claims = IdTokenClaims {
             client_id: &client.client.client_id,
@@ -124,7 +132,7 @@ pub(super) async fn handle(
         };
         response.id_token = Some(id_token::issue(server, claims, now).await?);
     }
-    super::unless_family_revoked(server, &hash, response).await
+    Ok(response)
 }
 
 /// RFC 7636 §4.6: BASE64URL(SHA256(verifier)) must equal the stored S256 challenge; a

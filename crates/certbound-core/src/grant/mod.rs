@@ -10,8 +10,11 @@ pub use refresh_token::RefreshRequest;
 
 use crate::client_auth::AuthenticatedClient;
 use crate::model::GrantType;
+use crate::model::RefreshTokenRecord;
 use crate::request::GrantRequest;
-use crate::tokens::TokenResponse;
+use crate::secret::{Secret, TokenHash};
+use crate::store::{GrantStored, GrantTokens};
+use crate::tokens::{PreparedAccessToken, TokenResponse};
 use crate::{AuthServer, OAuthError};
 
 /// Runs the grant of a token request for an authenticated client.
@@ -45,18 +48,42 @@ fn require_grant_type(client: &AuthenticatedClient, grant: GrantType) -> Result<
     }
 }
 
-/// A replay detected by a concurrent request may revoke the grant while this one is still
-/// issuing its tokens. Once they are stored, check: if the grant was revoked meanwhile, revoke
-/// again so the new tokens die with it. The redemption itself succeeded (exactly one does), so
-/// the response stands; its tokens are simply no longer active.
-async fn unless_family_revoked(
+/// The tokens a code redemption or a refresh issues, stored in one step
+/// (`GrantStore::store_grant_tokens`); `None` when the refresh token being rotated was used
+/// meanwhile (nothing was stored). A replay detected by a concurrent request may revoke the
+/// grant while this one issues: its tokens are then stored revoked. The redemption itself
+/// succeeded (exactly one does), so the response stands; its tokens are simply not active.
+async fn store_tokens(
     server: &AuthServer,
-    family: &crate::secret::TokenHash,
-    response: TokenResponse,
-) -> Result<TokenResponse, OAuthError> {
-    if server.store.is_family_revoked(family).await? {
-        server.store.revoke_code_family(family).await?;
-        tracing::warn!("tokens issued concurrently with a replay of their grant were revoked");
+    family: TokenHash,
+    rotate: Option<(TokenHash, i64)>,
+    access: PreparedAccessToken,
+    refresh: Option<(Secret, RefreshTokenRecord)>,
+) -> Result<Option<TokenResponse>, OAuthError> {
+    let (refresh_token, refresh) = refresh.unzip();
+    let tokens = GrantTokens {
+        family,
+        rotate,
+        access: access.record,
+        refresh,
+    };
+    let stored = server
+        .store
+        .store_grant_tokens(&tokens)
+        .await
+        .map_err(crate::tokens::stored)?;
+    match stored {
+        GrantStored::AlreadyUsed => return Ok(None),
+        GrantStored::FamilyRevoked => {
+            tracing::warn!("tokens issued concurrently with a replay of their grant were revoked");
+        }
+        GrantStored::Stored => {}
     }
-    Ok(response)
+    let access = PreparedAccessToken {
+        record: tokens.access,
+        ..access
+    };
+    let mut response = access.into_response();
+    response.refresh_token = refresh_token;
+    Ok(Some(response))
 }

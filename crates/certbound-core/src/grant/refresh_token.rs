@@ -80,12 +80,6 @@ pub(super) async fn handle(
         .cloned()
         .collect();
     let cnf = tokens::binding(client, now)?;
-    let rotate = server.settings.refresh_token_rotation;
-    if rotate && !server.store.use_refresh_token(&hash, now).await? {
-        // Lost a race with a concurrent use of the same token: exactly one wins, and the
-        // other is a reuse like any other.
-        return Err(reused(server, &record, &family, now, now).await?);
-    }
     let lifetime = server.settings.access_token_lifetime_for(&client.client);
     let new = NewAccessToken {
         client_id: &client.client.client_id,
@@ -97,8 +91,9 @@ pub(super) async fn handle(
         code: Some(family),
         format: server.settings.token_format(&client.client),
     };
-    let mut response = tokens::issue_access_token(server, now, new).await?;
-    if rotate {
+    let access = tokens::prepare_access_token(server, now, new).await?;
+    let rotate = server.settings.refresh_token_rotation;
+    let refresh = rotate.then(|| {
         let new = NewRefreshToken {
             client_id: &record.client_id,
             subject: &record.subject,
@@ -110,8 +105,15 @@ pub(super) async fn handle(
             auth_time: record.auth_time,
             absolute_expires_at: Some(record.absolute_expires_at),
         };
-        response.refresh_token = Some(refresh::issue(server, now, new).await?);
-    }
+        refresh::prepare(server, now, new)
+    });
+    // Rotation: the old token is used and the new ones stored in one step. Of concurrent uses
+    // of the same token exactly one wins; the other is a reuse like any other.
+    let used = rotate.then_some((hash, now));
+    let Some(mut response) = super::store_tokens(server, family, used, access, refresh).await?
+    else {
+        return Err(reused(server, &record, &family, now, now).await?);
+    };
     // The issue's rule: when the original grant had openid, a new id_token comes back.
     if granted_openid {
         // As in the reference: amr ["refresh_token"], and no nonce (OIDC Core §12.2).
@@ -128,7 +130,7 @@ pub(super) async fn handle(
         };
         response.id_token = Some(id_token::issue(server, claims, now).await?);
     }
-    super::unless_family_revoked(server, &family, response).await
+    Ok(response)
 }
 
 /// RFC 9700 §4.14.2: a rotated refresh token presented again means it leaked (or the client

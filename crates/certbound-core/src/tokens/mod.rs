@@ -92,14 +92,46 @@ pub struct NewAccessToken<'a> {
     pub format: crate::model::TokenFormat,
 }
 
-/// Issues an access token — opaque, or an RFC 9068 JWT signed with the current key — and
-/// stores its hash (and meaning) before returning it, so introspection and revocation work for
-/// both formats.
-pub async fn issue_access_token(
+/// A new access token, made but not yet stored.
+#[derive(Debug)]
+pub struct PreparedAccessToken {
+    /// The value handed to the client.
+    pub token: Secret,
+    /// What is stored (by hash).
+    pub record: AccessTokenRecord,
+    pub(crate) lifetime: u64,
+    pub(crate) format: crate::model::TokenFormat,
+}
+
+impl PreparedAccessToken {
+    /// The token response for it, once it is stored; logs the issue (thumbprint, never the
+    /// token).
+    pub fn into_response(self) -> TokenResponse {
+        tracing::info!(
+            client_id = %self.record.client_id,
+            x5t = ?self.record.cnf.map(|t| t.to_base64url()),
+            scope = %self.record.scope,
+            format = self.format.as_str(),
+            "access token issued"
+        );
+        TokenResponse {
+            access_token: self.token,
+            token_type: "Bearer",
+            expires_in: self.lifetime,
+            scope: self.record.scope,
+            refresh_token: None,
+            id_token: None,
+        }
+    }
+}
+
+/// Makes an access token — opaque, or an RFC 9068 JWT signed with the current key — and the
+/// record of its hash (and meaning), so introspection and revocation work for both formats.
+pub async fn prepare_access_token(
     server: &AuthServer,
     now: i64,
     new: NewAccessToken<'_>,
-) -> Result<TokenResponse, OAuthError> {
+) -> Result<PreparedAccessToken, OAuthError> {
     let lifetime = i64::try_from(new.lifetime).unwrap_or(i64::MAX);
     let token = match new.format {
         crate::model::TokenFormat::Opaque => secret::generate_keyed(server.random.as_ref(), now),
@@ -117,29 +149,35 @@ pub async fn issue_access_token(
         claims: new.claims.to_vec(),
         code: new.code,
     };
+    Ok(PreparedAccessToken {
+        token,
+        record,
+        lifetime: new.lifetime,
+        format: new.format,
+    })
+}
+
+/// Issues an access token on its own (client_credentials): made, then stored durably before
+/// it is returned.
+pub async fn issue_access_token(
+    server: &AuthServer,
+    now: i64,
+    new: NewAccessToken<'_>,
+) -> Result<TokenResponse, OAuthError> {
+    let prepared = prepare_access_token(server, now, new).await?;
     server
         .store
-        .insert_access_token(&record)
+        .insert_access_token(&prepared.record)
         .await
-        .map_err(|e| match e {
-            // The client was deleted (in another process, say) after it authenticated: it
-            // gets no token, and the answer is the one it gets from now on.
-            crate::store::StoreError::Dangling => crate::client_auth::failed(),
-            e => e.into(),
-        })?;
-    tracing::info!(
-        client_id = %new.client_id,
-        x5t = ?new.cnf.map(|t| t.to_base64url()),
-        scope = %record.scope,
-        format = new.format.as_str(),
-        "access token issued"
-    );
-    Ok(TokenResponse {
-        access_token: token,
-        token_type: "Bearer",
-        expires_in: new.lifetime,
-        scope: record.scope,
-        refresh_token: None,
-        id_token: None,
-    })
+        .map_err(stored)?;
+    Ok(prepared.into_response())
+}
+
+/// The error for a failed token write. A client deleted (in another process, say) after it
+/// authenticated gets no token, and the answer is the one it gets from now on.
+pub fn stored(e: crate::store::StoreError) -> OAuthError {
+    match e {
+        crate::store::StoreError::Dangling => crate::client_auth::failed(),
+        e => e.into(),
+    }
 }

@@ -1,9 +1,9 @@
 //! Refresh tokens (RFC 6749 §1.5, §6): opaque, stored by hash, with an idle and an absolute
 //! lifetime; a public client's are bound to its certificate (RFC 8705 §4).
 
+use crate::AuthServer;
 use crate::model::RefreshTokenRecord;
 use crate::secret::{self, Secret, TokenHash};
-use crate::{AuthServer, OAuthError};
 use certbound_mtls::Thumbprint;
 
 /// What a new refresh token is for.
@@ -29,12 +29,12 @@ pub struct NewRefreshToken<'a> {
     pub absolute_expires_at: Option<i64>,
 }
 
-/// Issues a refresh token and stores its hash.
-pub async fn issue(
+/// Makes a refresh token and the record of its hash; the grant stores it with its access token.
+pub fn prepare(
     server: &AuthServer,
     now: i64,
     new: NewRefreshToken<'_>,
-) -> Result<Secret, OAuthError> {
+) -> (Secret, RefreshTokenRecord) {
     let settings = &server.settings;
     let absolute = new.absolute_expires_at.unwrap_or_else(|| {
         now.saturating_add(i64::try_from(settings.refresh_token_lifetime).unwrap_or(i64::MAX))
@@ -58,6 +58,5 @@ pub async fn issue(
         used_at: None,
         revoked: false,
     };
-    server.store.insert_refresh_token(&record).await?;
-    Ok(token)
+    (token, record)
 }

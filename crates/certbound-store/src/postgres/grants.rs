@@ -8,7 +8,9 @@ use super::{PgStore, err, list, thumbprint};
 use async_trait::async_trait;
 use certbound_core::model::{AccessTokenRecord, AuthorizationCodeRecord, RefreshTokenRecord};
 use certbound_core::secret::TokenHash;
-use certbound_core::store::{CodeRedemption, GrantStore, StoreError, TokenStore};
+use certbound_core::store::{
+    CodeRedemption, GrantStore, GrantStored, GrantTokens, StoreError, TokenStore,
+};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
@@ -25,24 +27,7 @@ fn hash_of(r: &PgRow, col: &str) -> Result<Option<TokenHash>, StoreError> {
 #[async_trait]
 impl TokenStore for PgStore {
     async fn insert_access_token(&self, t: &AccessTokenRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO access_tokens (token_hash, client_id, subject, scope, issued_at, expires_at, cnf, revoked, claims, code_hash) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
-        )
-        .bind(t.hash.0.to_vec())
-        .bind(&t.client_id)
-        .bind(&t.subject)
-        .bind(&t.scope)
-        .bind(t.issued_at)
-        .bind(t.expires_at)
-        .bind(t.cnf.map(|c| c.to_base64url()))
-        .bind(t.revoked)
-        .bind(t.claims.join(" "))
-        .bind(t.code.map(|c| c.0.to_vec()))
-        .execute(&self.pool)
-        .await
-        .map_err(err)?;
-        Ok(())
+        insert_access(&self.pool, t).await
     }
 
     async fn find_access_token(
@@ -175,28 +160,7 @@ impl GrantStore for PgStore {
     }
 
     async fn insert_refresh_token(&self, t: &RefreshTokenRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, client_id, subject, scope, claims, cnf, code_hash, sid, issued_at, expires_at, revoked, \
-             auth_time, absolute_expires_at, used_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
-        )
-        .bind(t.hash.0.to_vec())
-        .bind(&t.client_id)
-        .bind(&t.subject)
-        .bind(&t.scope)
-        .bind(t.claims.join(" "))
-        .bind(t.cnf.map(|c| c.to_base64url()))
-        .bind(t.code.map(|c| c.0.to_vec()))
-        .bind(&t.sid)
-        .bind(t.issued_at)
-        .bind(t.expires_at)
-        .bind(t.revoked)
-        .bind(t.auth_time)
-        .bind(t.absolute_expires_at)
-        .bind(t.used_at)
-        .execute(&self.pool)
-        .await
-        .map_err(err)?;
-        Ok(())
+        insert_refresh(&self.pool, t).await
     }
 
     async fn find_refresh_token(
@@ -230,15 +194,48 @@ impl GrantStore for PgStore {
     }
 
     async fn use_refresh_token(&self, hash: &TokenHash, now: i64) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND revoked = false",
+        use_refresh(&self.pool, hash, now).await
+    }
+
+    /// One transaction. The grant's code row is locked first (`FOR SHARE`): a concurrent
+    /// `revoke_code_family` on any node then either committed before (its flag is seen here,
+    /// and these tokens are revoked with the rest) or waits for this commit (and then revokes
+    /// these rows too).
+    async fn store_grant_tokens(&self, t: &GrantTokens) -> Result<GrantStored, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        let revoked: Option<bool> = sqlx::query_scalar(
+            "SELECT family_revoked FROM authorization_codes WHERE code_hash = $1 FOR SHARE",
         )
-        .bind(now)
-        .bind(hash.0.to_vec())
-        .execute(&self.pool)
+        .bind(t.family.0.to_vec())
+        .fetch_optional(&mut *tx)
         .await
         .map_err(err)?;
-        Ok(done.rows_affected() == 1)
+        if let Some((used, now)) = &t.rotate
+            && !use_refresh(&mut *tx, used, *now).await?
+        {
+            return Ok(GrantStored::AlreadyUsed);
+        }
+        insert_access(&mut *tx, &t.access).await?;
+        if let Some(refresh) = &t.refresh {
+            insert_refresh(&mut *tx, refresh).await?;
+        }
+        let outcome = if revoked == Some(true) {
+            for sql in [
+                "UPDATE access_tokens SET revoked = true WHERE code_hash = $1",
+                "UPDATE refresh_tokens SET revoked = true WHERE code_hash = $1",
+            ] {
+                sqlx::query(sql)
+                    .bind(t.family.0.to_vec())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+            }
+            GrantStored::FamilyRevoked
+        } else {
+            GrantStored::Stored
+        };
+        tx.commit().await.map_err(err)?;
+        Ok(outcome)
     }
 
     async fn revoke_access_token(&self, hash: &TokenHash) -> Result<(), StoreError> {
@@ -302,4 +299,72 @@ impl PgStore {
         tx.commit().await.map_err(err)?;
         Ok(n)
     }
+}
+
+async fn insert_access<'c>(
+    e: impl sqlx::PgExecutor<'c>,
+    t: &AccessTokenRecord,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO access_tokens (token_hash, client_id, subject, scope, issued_at, expires_at, cnf, revoked, claims, code_hash) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+    )
+    .bind(t.hash.0.to_vec())
+    .bind(&t.client_id)
+    .bind(&t.subject)
+    .bind(&t.scope)
+    .bind(t.issued_at)
+    .bind(t.expires_at)
+    .bind(t.cnf.map(|c| c.to_base64url()))
+    .bind(t.revoked)
+    .bind(t.claims.join(" "))
+    .bind(t.code.map(|c| c.0.to_vec()))
+    .execute(e)
+    .await
+    .map_err(err)?;
+    Ok(())
+}
+
+async fn insert_refresh<'c>(
+    e: impl sqlx::PgExecutor<'c>,
+    t: &RefreshTokenRecord,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_hash, client_id, subject, scope, claims, cnf, code_hash, sid, issued_at, expires_at, revoked, \
+         auth_time, absolute_expires_at, used_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
+    )
+    .bind(t.hash.0.to_vec())
+    .bind(&t.client_id)
+    .bind(&t.subject)
+    .bind(&t.scope)
+    .bind(t.claims.join(" "))
+    .bind(t.cnf.map(|c| c.to_base64url()))
+    .bind(t.code.map(|c| c.0.to_vec()))
+    .bind(&t.sid)
+    .bind(t.issued_at)
+    .bind(t.expires_at)
+    .bind(t.revoked)
+    .bind(t.auth_time)
+    .bind(t.absolute_expires_at)
+    .bind(t.used_at)
+    .execute(e)
+    .await
+    .map_err(err)?;
+    Ok(())
+}
+
+async fn use_refresh<'c>(
+    e: impl sqlx::PgExecutor<'c>,
+    hash: &TokenHash,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND revoked = false",
+    )
+    .bind(now)
+    .bind(hash.0.to_vec())
+    .execute(e)
+    .await
+    .map_err(err)?;
+    Ok(done.rows_affected() == 1)
 }

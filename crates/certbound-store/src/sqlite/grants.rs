@@ -6,7 +6,9 @@ use super::{SqliteStore, err, list, thumbprint};
 use async_trait::async_trait;
 use certbound_core::model::{AccessTokenRecord, AuthorizationCodeRecord, RefreshTokenRecord};
 use certbound_core::secret::TokenHash;
-use certbound_core::store::{CodeRedemption, GrantStore, StoreError, TokenStore};
+use certbound_core::store::{
+    CodeRedemption, GrantStore, GrantStored, GrantTokens, StoreError, TokenStore,
+};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
@@ -56,6 +58,19 @@ pub(super) fn code_from_row(r: &SqliteRow) -> Result<AuthorizationCodeRecord, St
 
 #[async_trait]
 impl GrantStore for SqliteStore {
+    /// One group-committed write (see `group_commit`): one transaction, shared with the
+    /// other requests of the moment.
+    async fn store_grant_tokens(&self, t: &GrantTokens) -> Result<GrantStored, StoreError> {
+        self.writer
+            .grant(GrantTokens {
+                family: t.family,
+                rotate: t.rotate,
+                access: t.access.clone(),
+                refresh: t.refresh.clone(),
+            })
+            .await
+    }
+
     /// Group-committed (see `group_commit`).
     async fn insert_code(&self, c: &AuthorizationCodeRecord) -> Result<(), StoreError> {
         self.writer.code(c.clone()).await

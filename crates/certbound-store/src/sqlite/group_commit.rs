@@ -10,7 +10,7 @@
 use super::err;
 use certbound_core::model::{AccessTokenRecord, AuthorizationCodeRecord, RefreshTokenRecord};
 use certbound_core::secret::TokenHash;
-use certbound_core::store::{CodeRedemption, StoreError};
+use certbound_core::store::{CodeRedemption, GrantStored, GrantTokens, StoreError};
 use sqlx::Connection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
@@ -41,6 +41,8 @@ pub(super) enum Write {
     Code(AuthorizationCodeRecord, Reply<()>),
     /// Redeem a client's authorization code (RFC 6749 §4.1.2: at most once).
     Redeem(TokenHash, String, Reply<CodeRedemption>),
+    /// Store what a grant issues (see `grant`).
+    Grant(Box<GrantTokens>, Reply<GrantStored>),
 }
 
 /// The outcome of one write, sent once its transaction has committed.
@@ -51,6 +53,7 @@ enum Done {
         Reply<CodeRedemption>,
         Box<Result<CodeRedemption, StoreError>>,
     ),
+    Grant(Reply<GrantStored>, Result<GrantStored, StoreError>),
 }
 
 impl Done {
@@ -65,6 +68,9 @@ impl Done {
             Done::Redeemed(r, v) => {
                 let _ = r.send(*v);
             }
+            Done::Grant(r, v) => {
+                let _ = r.send(v);
+            }
         }
     }
 
@@ -78,6 +84,7 @@ impl Done {
             Done::Unit(r, _) => Done::Unit(r, Err(e())),
             Done::Bool(r, _) => Done::Bool(r, Err(e())),
             Done::Redeemed(r, _) => Done::Redeemed(r, Box::new(Err(e()))),
+            Done::Grant(r, _) => Done::Grant(r, Err(e())),
         }
     }
 }
@@ -87,6 +94,7 @@ enum Outcome {
     Unit,
     Used(bool),
     Redeemed(Box<CodeRedemption>),
+    Grant(GrantStored),
 }
 
 impl Write {
@@ -102,6 +110,9 @@ impl Write {
                 r,
                 Box::new(Err(StoreError::Other("write outcome mismatch".into()))),
             ),
+            Write::Grant(_, r) => {
+                Done::Grant(r, Err(StoreError::Other("write outcome mismatch".into())))
+            }
         }
     }
 }
@@ -161,6 +172,13 @@ impl Writer {
     ) -> Result<CodeRedemption, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.submit(Write::Redeem(hash, client_id.to_owned(), reply))?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// Stores a grant's tokens; returns once they are committed.
+    pub(super) async fn grant(&self, t: GrantTokens) -> Result<GrantStored, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Write::Grant(Box::new(t), reply))?;
         answer.await.map_err(|_| stopped())?
     }
 
@@ -261,6 +279,7 @@ async fn together(
                 Write::Redeem(h, client_id, _) => {
                     Outcome::Redeemed(Box::new(redeem(&mut tx, h, client_id).await?))
                 }
+                Write::Grant(t, _) => Outcome::Grant(grant(&mut tx, t).await?),
             });
         }
         tx.commit().await.map_err(err)?;
@@ -276,6 +295,7 @@ async fn together(
                 (Write::Redeem(_, _, r), Outcome::Redeemed(c)) => {
                     Done::Redeemed(r, Box::new(Ok(*c)))
                 }
+                (Write::Grant(_, r), Outcome::Grant(g)) => Done::Grant(r, Ok(g)),
                 (w, _) => w.unit_done(),
             })
             .collect()),
@@ -330,6 +350,19 @@ async fn alone(
                 *conn = None;
             }
             Done::Redeemed(r, Box::new(v))
+        }
+        Write::Grant(t, r) => {
+            let v = async {
+                let mut tx = c.begin().await.map_err(err)?;
+                let stored = grant(&mut tx, &t).await?;
+                tx.commit().await.map_err(err)?;
+                Ok(stored)
+            }
+            .await;
+            if matches!(v, Err(StoreError::Unavailable(_))) {
+                *conn = None;
+            }
+            Done::Grant(r, v)
         }
     }
 }
@@ -428,6 +461,42 @@ async fn redeem(
         Some(r) => CodeRedemption::AlreadyUsed(super::grants::code_from_row(&r)?),
         None => CodeRedemption::Unknown,
     })
+}
+
+/// A grant's tokens, inside the batch's transaction: the rotated refresh token is used (or
+/// nothing happens), the new tokens inserted, and revoked at once if the grant was revoked.
+/// SQLite runs one write transaction at a time, so a revocation of the grant commits either
+/// before this (the flag is seen here) or after it (and then revokes these rows too).
+async fn grant(c: &mut SqliteConnection, t: &GrantTokens) -> Result<GrantStored, StoreError> {
+    if let Some((used, now)) = &t.rotate
+        && !use_refresh(&mut *c, used, *now).await.map_err(err)?
+    {
+        return Ok(GrantStored::AlreadyUsed);
+    }
+    insert_access(&mut *c, &[&t.access]).await.map_err(err)?;
+    if let Some(refresh) = &t.refresh {
+        insert_refresh(&mut *c, refresh).await.map_err(err)?;
+    }
+    let revoked: Option<bool> =
+        sqlx::query_scalar("SELECT family_revoked FROM authorization_codes WHERE code_hash = ?")
+            .bind(t.family.0.to_vec())
+            .fetch_optional(&mut *c)
+            .await
+            .map_err(err)?;
+    if revoked != Some(true) {
+        return Ok(GrantStored::Stored);
+    }
+    for sql in [
+        "UPDATE access_tokens SET revoked = 1 WHERE code_hash = ?",
+        "UPDATE refresh_tokens SET revoked = 1 WHERE code_hash = ?",
+    ] {
+        sqlx::query(sql)
+            .bind(t.family.0.to_vec())
+            .execute(&mut *c)
+            .await
+            .map_err(err)?;
+    }
+    Ok(GrantStored::FamilyRevoked)
 }
 
 async fn use_refresh(

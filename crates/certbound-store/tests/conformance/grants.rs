@@ -4,7 +4,7 @@
 use crate::backend::Backend;
 use crate::fixtures::*;
 use certbound_core::secret::TokenHash;
-use certbound_core::store::CodeRedemption;
+use certbound_core::store::{CodeRedemption, GrantStored, GrantTokens, StoreError};
 
 const RACERS: usize = 50;
 
@@ -247,4 +247,173 @@ pub async fn revoke_code_family_revokes_only_that_family(b: &Backend) {
     s.revoke_code_family(&TokenHash::of(b"never issued"))
         .await
         .unwrap();
+}
+
+/// The tokens a refresh of `old` issues in the family of `code`, named after `name`.
+fn rotation(name: &str, old: &TokenHash, code: &TokenHash) -> GrantTokens {
+    let mut access = access_token(&format!("at-{name}"), "c1", Some("alice"));
+    access.code = Some(*code);
+    GrantTokens {
+        family: *code,
+        rotate: Some((*old, 1_500)),
+        access,
+        refresh: Some(refresh_token(
+            &format!("rt-{name}"),
+            "c1",
+            "alice",
+            Some(*code),
+        )),
+    }
+}
+
+pub async fn store_grant_tokens_rotates_and_stores_both_or_nothing(b: &Backend) {
+    let s = b.store();
+    s.insert_client(&client("c1")).await.unwrap();
+    let c = code("family", "c1", "alice");
+    s.insert_code(&c).await.unwrap();
+    let old = refresh_token("rt-old", "c1", "alice", Some(c.hash));
+    s.insert_refresh_token(&old).await.unwrap();
+
+    let first = rotation("first", &old.hash, &c.hash);
+    assert_eq!(
+        s.store_grant_tokens(&first).await.unwrap(),
+        GrantStored::Stored
+    );
+    let access = s.find_access_token(&first.access.hash).await.unwrap();
+    assert_same_access_token(&access.expect("access token stored"), &first.access);
+    let refresh = first.refresh.as_ref().unwrap();
+    let back = s.find_refresh_token(&refresh.hash).await.unwrap();
+    assert_same_refresh_token(&back.expect("refresh token stored"), refresh);
+    let used = s.find_refresh_token(&old.hash).await.unwrap().unwrap();
+    assert_eq!(used.used_at, Some(1_500), "the old refresh token is used");
+
+    // The same refresh token again: nothing of the second attempt is stored.
+    let second = rotation("second", &old.hash, &c.hash);
+    assert_eq!(
+        s.store_grant_tokens(&second).await.unwrap(),
+        GrantStored::AlreadyUsed
+    );
+    assert!(
+        s.find_access_token(&second.access.hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.find_refresh_token(&second.refresh.as_ref().unwrap().hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // A code redemption rotates nothing and may issue no refresh token.
+    let mut redeemed = rotation("redeemed", &old.hash, &c.hash);
+    redeemed.rotate = None;
+    redeemed.refresh = None;
+    assert_eq!(
+        s.store_grant_tokens(&redeemed).await.unwrap(),
+        GrantStored::Stored
+    );
+    assert!(!access_token_dead(s, &redeemed.access.hash).await);
+}
+
+pub async fn store_grant_tokens_of_a_revoked_grant_are_stored_revoked(b: &Backend) {
+    let s = b.store();
+    s.insert_client(&client("c1")).await.unwrap();
+    let c = code("revoked family", "c1", "alice");
+    s.insert_code(&c).await.unwrap();
+    let old = refresh_token("rt-old", "c1", "alice", Some(c.hash));
+    s.insert_refresh_token(&old).await.unwrap();
+    s.revoke_code_family(&c.hash).await.unwrap();
+    // Revoked: the old refresh token can no longer be used.
+    let late = rotation("late", &old.hash, &c.hash);
+    assert_eq!(
+        s.store_grant_tokens(&late).await.unwrap(),
+        GrantStored::AlreadyUsed
+    );
+    // A redemption that won before the revocation stores its tokens revoked.
+    let mut redeemed = rotation("redeemed", &old.hash, &c.hash);
+    redeemed.rotate = None;
+    assert_eq!(
+        s.store_grant_tokens(&redeemed).await.unwrap(),
+        GrantStored::FamilyRevoked
+    );
+    assert!(access_token_dead(s, &redeemed.access.hash).await);
+    assert!(refresh_token_dead(s, &redeemed.refresh.as_ref().unwrap().hash).await);
+    assert!(
+        s.find_access_token(&redeemed.access.hash)
+            .await
+            .unwrap()
+            .is_some(),
+        "stored, revoked"
+    );
+    // Another family is untouched.
+    let other = code("other family", "c1", "alice");
+    s.insert_code(&other).await.unwrap();
+    let mut fine = rotation("fine", &old.hash, &other.hash);
+    fine.rotate = None;
+    assert_eq!(
+        s.store_grant_tokens(&fine).await.unwrap(),
+        GrantStored::Stored
+    );
+    assert!(!access_token_dead(s, &fine.access.hash).await);
+}
+
+pub async fn store_grant_tokens_for_a_deleted_client_is_dangling_and_stores_nothing(b: &Backend) {
+    let s = b.store();
+    s.insert_client(&client("c1")).await.unwrap();
+    let c = code("family", "c1", "alice");
+    s.insert_code(&c).await.unwrap();
+    let mut t = rotation("gone", &TokenHash::of(b"unused"), &c.hash);
+    t.rotate = None;
+    // The refresh token, written after the access token, refers to a deleted client.
+    t.refresh.as_mut().unwrap().client_id = "deleted".into();
+    assert!(matches!(
+        s.store_grant_tokens(&t).await,
+        Err(StoreError::Dangling)
+    ));
+    assert!(
+        s.find_access_token(&t.access.hash).await.unwrap().is_none(),
+        "nothing half-written"
+    );
+    assert!(
+        s.find_refresh_token(&t.refresh.as_ref().unwrap().hash)
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing half-written"
+    );
+}
+
+pub async fn store_grant_tokens_rotation_has_exactly_one_winner_among_50(b: &Backend) {
+    let s = b.store();
+    s.insert_client(&client("c1")).await.unwrap();
+    let c = code("family", "c1", "alice");
+    s.insert_code(&c).await.unwrap();
+    let old = refresh_token("rt-raced", "c1", "alice", Some(c.hash));
+    s.insert_refresh_token(&old).await.unwrap();
+    let stores = [b.shared(), b.reopen().await.unwrap()];
+    let (old_hash, code_hash) = (old.hash, c.hash);
+    let results = race(stores, RACERS, move |store, i| async move {
+        let t = rotation(&i.to_string(), &old_hash, &code_hash);
+        let stored = store.store_grant_tokens(&t).await;
+        (t, stored)
+    })
+    .await;
+    let mut winners = 0;
+    for (t, stored) in results {
+        let found = s.find_access_token(&t.access.hash).await.unwrap().is_some();
+        match stored.unwrap() {
+            GrantStored::Stored => {
+                winners += 1;
+                assert!(found, "a winner's token is stored");
+            }
+            GrantStored::AlreadyUsed => assert!(!found, "a loser stores nothing"),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(
+        winners, 1,
+        "exactly one of {RACERS} concurrent rotations wins"
+    );
 }

@@ -88,6 +88,10 @@ macro_rules! conformance_tests {
                     use_refresh_token_once_and_never_when_revoked,
                     use_refresh_token_has_exactly_one_winner_among_50,
                     revoke_code_family_revokes_only_that_family,
+                    store_grant_tokens_rotates_and_stores_both_or_nothing,
+                    store_grant_tokens_of_a_revoked_grant_are_stored_revoked,
+                    store_grant_tokens_for_a_deleted_client_is_dangling_and_stores_nothing,
+                    store_grant_tokens_rotation_has_exactly_one_winner_among_50,
                 }
                 sessions {
                     session_round_trip_and_delete,
