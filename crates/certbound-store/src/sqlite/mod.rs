@@ -32,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0005_client_management.sql"),
     include_str!("../../migrations/sqlite/0006_dynamic_registration.sql"),
     include_str!("../../migrations/sqlite/0007_client_generation.sql"),
+    include_str!("../../migrations/sqlite/0008_grant_writes.sql"),
 ];
 
 /// A SQLite database file.
