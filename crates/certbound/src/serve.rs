@@ -94,7 +94,12 @@ pub async fn run(config: Config) -> Result<()> {
     } else {
         ClientCerts::Off
     };
-    let main_tls = TlsAcceptor::from(tls::server_config(&cert_file, &key_file, main_certs)?);
+    let server_cert = Arc::new(tls::ServerCert::load(&cert_file, &key_file)?);
+    let main_tls = TlsAcceptor::from(tls::server_config(
+        &server_cert,
+        main_certs,
+        config.tls_profile,
+    )?);
     let now = certbound_core::Clock::now(&SystemClock);
     let trust_stores = crate::trust_stores::load(&config.trust_stores, now).await?;
     let expiry = ExpiryWindow::days(config.certificate_expiry_warning_days);
@@ -148,9 +153,9 @@ pub async fn run(config: Config) -> Result<()> {
         println!("listening on {base} (mutual TLS endpoint aliases, certificate required)");
         alias_base = Some(base);
         let tls = TlsAcceptor::from(tls::server_config(
-            &cert_file,
-            &key_file,
+            &server_cert,
             ClientCerts::Require,
+            config.tls_profile,
         )?);
         listeners.push((l, Some(tls)));
     }
@@ -197,6 +202,9 @@ pub async fn run(config: Config) -> Result<()> {
     tracing::info!(%local, %issuer, "certbound started");
     log_registration_policy(&config);
     listeners.extend(http_listener.map(|l| (l, None)));
+    // A renewed server certificate is served from the next handshake on (SIGHUP, or a change
+    // of its files); open connections keep theirs.
+    tls::watch(Arc::clone(&server_cert), config.tls_reload_check);
     listener::run(listeners, app, config.limits).await;
     Ok(())
 }

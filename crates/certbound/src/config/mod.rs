@@ -68,6 +68,8 @@ struct RawMtlsAliases {
 struct RawTls {
     cert_file: Option<PathBuf>,
     key_file: Option<PathBuf>,
+    profile: Option<crate::tls::TlsProfile>,
+    reload_check_interval: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -166,6 +168,11 @@ pub struct Config {
     pub limits: crate::listener::Limits,
     /// TLS certificate source.
     pub tls: TlsSource,
+    /// `[tls] profile`: the TLS 1.2 cipher suites offered.
+    pub tls_profile: crate::tls::TlsProfile,
+    /// `[tls] reload_check_interval`: how often the certificate files are checked for a
+    /// change (`None`: only SIGHUP reloads).
+    pub tls_reload_check: Option<std::time::Duration>,
     /// Storage URL (`sqlite://PATH` or `postgres://…`).
     pub storage_url: String,
     /// `[storage]` pool size and connect timeout.
@@ -312,6 +319,13 @@ impl Config {
                 "tls.cert_file and tls.key_file must be set together (or neither, for development TLS)"
             ),
         };
+        let tls_reload_check = match raw.tls.reload_check_interval.unwrap_or(5) {
+            0 => None,
+            n if n <= 86_400 => Some(std::time::Duration::from_secs(n)),
+            n => bail!(
+                "tls.reload_check_interval = {n} is out of range: use 1..=86400 seconds, or 0 to reload only on SIGHUP"
+            ),
+        };
         let storage_url = env("CERTBOUND_STORAGE_URL")
             .or(raw.storage.url.clone())
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("certbound.db").display()));
@@ -389,6 +403,8 @@ impl Config {
             issuer,
             max_body_bytes,
             tls,
+            tls_profile: raw.tls.profile.unwrap_or_default(),
+            tls_reload_check,
             storage_url,
             storage_options,
             access_token_lifetime,

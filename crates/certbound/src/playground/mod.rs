@@ -183,9 +183,9 @@ pub async fn run(config: Config, args: PlaygroundArgs) -> Result<()> {
     });
 
     let api_tls = TlsAcceptor::from(tls::server_config(
-        &cert_file,
-        &key_file,
+        &Arc::new(tls::ServerCert::load(&cert_file, &key_file)?),
         ClientCerts::Request,
+        tls::TlsProfile::Default,
     )?);
     let mut ui_listeners = vec![(ui, None)];
     if ui_addr.ip() == IpAddr::from([127, 0, 0, 1]) {

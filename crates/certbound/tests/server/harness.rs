@@ -235,6 +235,11 @@ impl Server {
         self.dir.path().join("data")
     }
 
+    /// The server's process id (to send it a signal).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }

@@ -29,4 +29,5 @@ mod proxy;
 mod refresh;
 mod registration;
 mod resource;
+mod tls;
 mod trust_stores;
