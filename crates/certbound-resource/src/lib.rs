@@ -74,6 +74,10 @@ pub use layer::{RequireBearer, RequireBearerService};
 pub use principal::Principal;
 pub use verifier::Verifier;
 
+/// The offline JWT verification path, for the fuzz targets only.
+#[cfg(fuzzing)]
+pub use jwt::verify_offline;
+
 /// The client certificate presented on the TLS connection of a request (`None`: the client sent
 /// none). The server's TLS accept loop inserts it into the extensions of every request of the
 /// connection; the library cannot see TLS itself.

@@ -1,0 +1,43 @@
+//! JWT access token verification as certbound-resource does it (RFC 9068 §4; RFC 7515): the
+//! header checks, the signature against a real key, the claims. The first byte picks the mode:
+//! a token taken as it comes (garbage, forged headers, `alg: none`, …), or the input read as a
+//! JSON claims set and signed with the real key, so the claim checks run on what verifies.
+#![no_main]
+
+use certbound_core::jose::{JwsAlg, SigningKey, verify_jwt};
+use libfuzzer_sys::fuzz_target;
+use std::sync::LazyLock;
+
+const NOW: i64 = 1_800_000_000;
+
+static KEYS: LazyLock<Vec<SigningKey>> = LazyLock::new(|| {
+    [JwsAlg::ES256, JwsAlg::RS256]
+        .into_iter()
+        .map(|alg| SigningKey::generate(alg, NOW).expect("a key"))
+        .collect()
+});
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&selector, rest)) = data.split_first() else {
+        return;
+    };
+    let key = &KEYS[usize::from(selector >> 1) % KEYS.len()];
+    let jwk = key.public_jwk();
+    if selector % 2 == 0 {
+        let Ok(token) = std::str::from_utf8(rest) else {
+            return;
+        };
+        let _ = verify_jwt(token, &jwk);
+        let _ = certbound_resource::verify_offline(token, &jwk, NOW);
+    } else {
+        let Ok(claims) = serde_json::from_slice::<serde_json::Value>(rest) else {
+            return;
+        };
+        let token = key.sign_jwt(Some("at+jwt"), &claims).expect("signing");
+        let (_, back) = verify_jwt(&token, &jwk).expect("a token just signed verifies");
+        assert_eq!(back, claims, "the claims read back differ");
+        if let Ok(principal) = certbound_resource::verify_offline(&token, &jwk, NOW) {
+            let _ = principal.has_scope("read");
+        }
+    }
+});
