@@ -332,7 +332,11 @@ mod tests {
             t.failed("victim", addr, 100);
         }
         for i in 0..1000 {
-            t.failed(&format!("flood{i}"), format!("198.51.100.{}", i % 250).parse().unwrap(), 100);
+            t.failed(
+                &format!("flood{i}"),
+                format!("198.51.100.{}", i % 250).parse().unwrap(),
+                100,
+            );
         }
         assert!(t.failures.lock().unwrap().len() <= 64);
         assert!(t.retry_after("victim", addr, 100).is_some());

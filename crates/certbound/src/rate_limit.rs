@@ -251,7 +251,10 @@ mod tests {
         assert!(total <= SHARDS, "{total} keys tracked");
         // Keys of one shard over the bound: the idlest (smallest TAT) went, the newest stays.
         let last = 9_999 * SHARDS as u64;
-        assert!(l.check_at(last, 10_000).is_err(), "the newest is still limited");
+        assert!(
+            l.check_at(last, 10_000).is_err(),
+            "the newest is still limited"
+        );
     }
 
     #[test]

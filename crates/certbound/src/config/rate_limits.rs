@@ -56,13 +56,19 @@ impl RawRateLimits {
         let second = Duration::from_secs(1);
         let minute = Duration::from_secs(60);
         let token_per_client = rate(
-            ("token_per_client_per_second", self.token_per_client_per_second),
+            (
+                "token_per_client_per_second",
+                self.token_per_client_per_second,
+            ),
             ("token_per_client_burst", self.token_per_client_burst),
             TOKEN_PER_CLIENT,
             second,
         )?;
         let token_per_address = rate(
-            ("token_per_address_per_second", self.token_per_address_per_second),
+            (
+                "token_per_address_per_second",
+                self.token_per_address_per_second,
+            ),
             ("token_per_address_burst", self.token_per_address_burst),
             TOKEN_PER_ADDRESS,
             second,
@@ -103,7 +109,9 @@ impl RawRateLimits {
         let first_lockout = match self.sign_in_first_lockout_seconds {
             None => d.first_lockout,
             Some(s @ 1..=3600) => i64::from(s),
-            Some(_) => bail!("rate_limits.sign_in_first_lockout_seconds must be between 1 and 3600"),
+            Some(_) => {
+                bail!("rate_limits.sign_in_first_lockout_seconds must be between 1 and 3600")
+            }
         };
         let max_lockout = match self.sign_in_max_lockout_seconds {
             None => d.max_lockout.max(first_lockout),
@@ -199,16 +207,31 @@ mod tests {
     #[test]
     fn bad_values_are_errors_that_name_the_key() {
         for (text, key) in [
-            ("token_per_client_per_second = 0", "token_per_client_per_second"),
-            ("token_per_address_burst = 2000000", "token_per_address_burst"),
+            (
+                "token_per_client_per_second = 0",
+                "token_per_client_per_second",
+            ),
+            (
+                "token_per_address_burst = 2000000",
+                "token_per_address_burst",
+            ),
             (
                 "registration_per_address_per_minute = 0",
                 "registration_per_address_per_minute",
             ),
             ("sign_in_per_address_burst = 0", "sign_in_per_address_burst"),
-            ("sign_in_free_failures_per_user = 0", "sign_in_free_failures_per_user"),
-            ("sign_in_max_lockout_seconds = 0", "sign_in_max_lockout_seconds"),
-            ("sign_in_first_lockout_seconds = 0", "sign_in_first_lockout_seconds"),
+            (
+                "sign_in_free_failures_per_user = 0",
+                "sign_in_free_failures_per_user",
+            ),
+            (
+                "sign_in_max_lockout_seconds = 0",
+                "sign_in_max_lockout_seconds",
+            ),
+            (
+                "sign_in_first_lockout_seconds = 0",
+                "sign_in_first_lockout_seconds",
+            ),
             (
                 "sign_in_first_lockout_seconds = 60\nsign_in_max_lockout_seconds = 30",
                 "sign_in_max_lockout_seconds",

@@ -5,11 +5,11 @@
 
 use super::token::no_store;
 use super::{ApiError, AppState, extract};
-use axum::{Extension, Json};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use certbound_core::OAuthError;
 use certbound_core::dynamic_registration as dcr;
 use certbound_core::secret::Secret;

@@ -93,7 +93,9 @@ fn the_token_endpoint_limits_each_address_whatever_client_id_it_claims() {
     let (passed, refused) = until_limited(|i| {
         server
             .post("/oauth2/token")
-            .form(&format!("grant_type=client_credentials&client_id=nobody-{i}"))
+            .form(&format!(
+                "grant_type=client_credentials&client_id=nobody-{i}"
+            ))
             .send()
     });
     assert!(passed >= 2);
@@ -242,7 +244,11 @@ fn sign_in_posts_are_limited_per_address_with_a_readable_page() {
     let csrf = crate::browser::input(&console.body, "csrf").unwrap();
     let r = b.post(
         "/console/login",
-        &[("csrf", &csrf), ("username", "admin"), ("password", "admin")],
+        &[
+            ("csrf", &csrf),
+            ("username", "admin"),
+            ("password", "admin"),
+        ],
     );
     assert_eq!(r.status, 429, "{}", r.body);
 }
