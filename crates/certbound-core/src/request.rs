@@ -156,6 +156,18 @@ pub struct ClientCredentialsInput {
 }
 
 impl ClientCredentialsInput {
+    /// The client_id the request claims, before authentication (for rate limits): the Basic
+    /// user name (RFC 6749 §2.3.1, decoded), else the body's `client_id`. Borrowed unless it
+    /// had to be decoded.
+    pub fn claimed_client_id(&self) -> Option<std::borrow::Cow<'_, str>> {
+        match &self.basic {
+            Some(b) => decode_component(b.username.as_bytes())
+                .ok()
+                .map(std::borrow::Cow::Owned),
+            None => self.client_id.as_deref().map(std::borrow::Cow::Borrowed),
+        }
+    }
+
     /// Takes the client authentication parameters out of a form. JWT client assertions
     /// (RFC 7523) are not supported and are refused rather than ignored.
     pub fn from_form(form: &mut Form, basic: Option<BasicCredentials>) -> Result<Self, OAuthError> {

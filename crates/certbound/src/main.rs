@@ -13,6 +13,7 @@ mod listener;
 mod pages;
 mod peer_cache;
 mod playground;
+mod rate_limit;
 mod serve;
 mod tls;
 mod trust_stores;

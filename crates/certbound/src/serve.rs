@@ -166,6 +166,9 @@ pub async fn run(config: Config) -> Result<()> {
         certbound_core::keyring::KeyRing::new(config.signing_alg)
             .with_cache_seconds(config.signing_key_refresh_interval),
     );
+    server.throttle = Arc::new(certbound_core::login::LoginThrottle::new(
+        config.rate_limits.sign_in_failures,
+    ));
     server.client_keys = Some(Arc::new(JwksUriKeys::new(&config.jwks_uri)?));
     // The report at start runs in the task above; this one repeats it daily.
     expiry::spawn_daily(Arc::clone(&server.store), expiry);
@@ -190,6 +193,9 @@ pub async fn run(config: Config) -> Result<()> {
         server: Arc::new(server),
         max_body_bytes: config.max_body_bytes,
         proxy: config.proxy.clone().map(Arc::new),
+        limits: Arc::new(crate::rate_limit::RateLimits::new(
+            &config.rate_limits.requests,
+        )),
     });
     println!("issuer: {issuer}");
     if let Some(addr) = http_addr {

@@ -11,9 +11,11 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 mod jwks_uri;
+mod rate_limits;
 mod registration;
 mod storage;
 pub use jwks_uri::JwksUriConfig;
+pub use rate_limits::RateLimitSettings;
 mod trust;
 pub use trust::TrustStoreConfig;
 
@@ -37,6 +39,8 @@ struct RawConfig {
     log: RawLog,
     #[serde(default)]
     registration: registration::RawRegistration,
+    #[serde(default)]
+    rate_limits: rate_limits::RawRateLimits,
     #[serde(default)]
     trust_stores: std::collections::BTreeMap<String, trust::RawTrustStore>,
 }
@@ -210,6 +214,8 @@ pub struct Config {
     pub log_filter: String,
     /// `[registration] policy`: who may register clients dynamically (RFC 7591).
     pub registration_policy: certbound_core::dynamic_registration::RegistrationPolicy,
+    /// `[rate_limits]`: request rates and sign-in failure backoff (per node).
+    pub rate_limits: RateLimitSettings,
 }
 
 /// Values that override the file: environment, then flags.
@@ -386,7 +392,9 @@ impl Config {
             )?,
         };
         let registration_policy = raw.registration.policy()?;
+        let rate_limits = raw.rate_limits.validate()?;
         Ok(Config {
+            rate_limits,
             limits,
             registration_policy,
             listen,
@@ -641,5 +649,6 @@ mod tests {
             d.certificate_expiry_warning_days
         );
         assert!(c.trust_stores.is_empty());
+        assert_eq!(c.rate_limits, d.rate_limits);
     }
 }

@@ -117,10 +117,14 @@ pub async fn login(
         Ok(f) => f,
         Err(r) => return r,
     };
+    let addr = client_addr(state.proxy.as_deref(), &conn, &headers);
+    if let Err(limited) = state.limits.sign_in(addr) {
+        tracing::info!(%addr, "console sign-in refused: rate limit");
+        return crate::http::rate_limited_page(limited);
+    }
     let username = form.get("username").unwrap_or_default();
     let password = Secret::new(form.get("password").unwrap_or_default());
     let now = state.server.clock.now();
-    let addr = client_addr(state.proxy.as_deref(), &conn, &headers);
     let user = match login::authenticate(&state.server, username, &password, addr, now).await {
         Ok(Ok(user)) => user,
         Ok(Err(LoginError::Invalid)) => {

@@ -2,7 +2,7 @@
 //! §3.1.2). Forms carry the original request and a CSRF token; POSTs answer 303.
 
 use super::extract::{ConnectionInfo, FormPairs, client_addr, read_form_pairs};
-use super::{AppState, cookies, csrf};
+use super::{AppState, cookies, csrf, rate_limited_page};
 use crate::pages::{self, ClaimRow, ConsentPage, LoginPage, redirect};
 use axum::Extension;
 use axum::body::Body;
@@ -77,10 +77,14 @@ pub async fn login(
         Ok(f) => f,
         Err(r) => return r,
     };
+    let addr = client_addr(state.proxy.as_deref(), &conn, &headers);
+    if let Err(limited) = state.limits.sign_in(addr) {
+        tracing::info!(%addr, "sign-in refused: rate limit");
+        return rate_limited_page(limited);
+    }
     let username = form.get("username").unwrap_or_default();
     let password = Secret::new(form.get("password").unwrap_or_default());
     let now = state.server.clock.now();
-    let addr = client_addr(state.proxy.as_deref(), &conn, &headers);
     match login::login(&state.server, username, &password, addr, now).await {
         Ok(Ok((cookie, _session))) => {
             // The session id changes at sign-in: any previous session is ended.

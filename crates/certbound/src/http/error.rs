@@ -15,6 +15,8 @@ pub struct ApiError {
     pub error: OAuthError,
     /// Status to use instead of the one implied by the code (e.g. 413).
     pub status: Option<StatusCode>,
+    /// `Retry-After` seconds, when the request was refused by a rate limit.
+    pub retry_after: Option<u64>,
 }
 
 impl From<OAuthError> for ApiError {
@@ -22,6 +24,7 @@ impl From<OAuthError> for ApiError {
         ApiError {
             error,
             status: None,
+            retry_after: None,
         }
     }
 }
@@ -34,8 +37,44 @@ impl ApiError {
                 "the request body is larger than the server accepts",
             ),
             status: Some(StatusCode::PAYLOAD_TOO_LARGE),
+            retry_after: None,
         }
     }
+
+    /// 429 Too Many Requests with `Retry-After` (RFC 6585 §4), as `temporarily_unavailable`:
+    /// the one registered OAuth error code that means "retry later" (RFC 6749 §4.1.2.1, IANA
+    /// OAuth Extensions Error registry), so generic clients treat it as transient; the 429
+    /// status tells a rate limit apart from the 503 of an overloaded or storage-less server.
+    pub fn rate_limited(limited: crate::rate_limit::Limited) -> Self {
+        ApiError {
+            error: OAuthError::new(
+                ErrorCode::TemporarilyUnavailable,
+                "too many requests; retry after the number of seconds in Retry-After",
+            ),
+            status: Some(StatusCode::TOO_MANY_REQUESTS),
+            retry_after: Some(limited.retry_after),
+        }
+    }
+}
+
+impl From<crate::rate_limit::Limited> for ApiError {
+    fn from(limited: crate::rate_limit::Limited) -> Self {
+        ApiError::rate_limited(limited)
+    }
+}
+
+/// The HTML page for a sign-in form refused by a rate limit: 429 with `Retry-After`.
+pub fn rate_limited_page(limited: crate::rate_limit::Limited) -> Response {
+    let wait = limited.retry_after;
+    let mut response = crate::pages::error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "temporarily_unavailable",
+        &format!("Too many sign-in attempts from your network. Try again in {wait} seconds."),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+    response
 }
 
 fn status_of(code: ErrorCode) -> StatusCode {
@@ -76,7 +115,9 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static("Basic realm=\"certbound\""),
             );
         }
-        if code == ErrorCode::TemporarilyUnavailable {
+        if let Some(wait) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        } else if code == ErrorCode::TemporarilyUnavailable {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         response

@@ -15,6 +15,7 @@ mod token;
 mod userinfo;
 
 pub use error::ApiError;
+pub(crate) use error::rate_limited_page;
 pub use extract::ConnectionInfo;
 
 use axum::Router;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Certificates forwarded by trusted proxies, when configured.
     pub proxy: Option<Arc<ProxyPolicy>>,
+    /// `[rate_limits]` request rates (per node).
+    pub limits: Arc<crate::rate_limit::RateLimits>,
 }
 
 /// Builds the router with every endpoint.

@@ -5,11 +5,11 @@
 
 use super::token::no_store;
 use super::{ApiError, AppState, extract};
-use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use certbound_core::OAuthError;
 use certbound_core::dynamic_registration as dcr;
 use certbound_core::secret::Secret;
@@ -18,10 +18,17 @@ use serde_json::Value;
 /// RFC 7591 §3.1: registers a client; 201 with the client information response.
 pub async fn create(
     State(state): State<AppState>,
+    Extension(conn): Extension<extract::ConnectionInfo>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let json = json_body(&state, &headers, body).await?;
+    // Per address, per node; counted before the initial access token is checked, so guessing
+    // tokens is limited too.
+    let addr = extract::client_addr(state.proxy.as_deref(), &conn, &headers);
+    state.limits.registration(addr).inspect_err(|_| {
+        tracing::info!(%addr, "registration refused: rate limit");
+    })?;
     let bearer = bearer(&headers)?;
     let info = dcr::register(&state.server, bearer.as_ref(), json)
         .await

@@ -1,4 +1,4 @@
-//! `POST /oauth2/token` (RFC 6749 §3.2).
+//! `POST /oauth2/token` (RFC 6749 §3.2), rate limited per address and per client_id.
 
 use super::extract::{self, ConnectionInfo};
 use super::{ApiError, AppState};
@@ -31,7 +31,14 @@ async fn respond(
     body: Body,
 ) -> Result<Response, ApiError> {
     let parsed = extract::parse_request(&state, &conn, &headers, body).await?;
+    // Rate limits (per node): per address, then per claimed client_id, before any client
+    // authentication or storage work. The body was read first so HTTP/2 clients see the 429.
+    let addr = extract::client_addr(state.proxy.as_deref(), &conn, &headers);
+    state.limits.token_address(addr)?;
     let request = TokenRequest::parse(parsed.form, parsed.basic)?;
+    if let Some(client_id) = request.credentials.claimed_client_id() {
+        state.limits.token_client(&client_id)?;
+    }
     let response = state
         .server
         .token(request, parsed.certificate.as_deref())

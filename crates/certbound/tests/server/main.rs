@@ -26,6 +26,7 @@ mod operations;
 mod overload;
 mod playground;
 mod proxy;
+mod rate_limits;
 mod refresh;
 mod registration;
 mod resource;

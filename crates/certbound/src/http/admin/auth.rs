@@ -105,12 +105,13 @@ async fn admin_from_basic(
         Ok(user) if user.is_admin => Ok(user),
         Ok(_) => Err(denied("this user is not an administrator")),
         Err(LoginError::Invalid) => Err(unauthorized("wrong username or password")),
-        Err(LoginError::Throttled(_)) => Err(ApiError {
+        Err(LoginError::Throttled(wait)) => Err(ApiError {
             error: OAuthError::new(
                 ErrorCode::Unauthorized,
                 "too many failed sign-in attempts; retry later",
             ),
             status: Some(StatusCode::TOO_MANY_REQUESTS),
+            retry_after: Some(u64::try_from(wait).unwrap_or(1).max(1)),
         }),
     }
 }

@@ -44,6 +44,7 @@ fn conflict(description: &'static str) -> ApiError {
     ApiError {
         error: OAuthError::invalid_request(description),
         status: Some(StatusCode::CONFLICT),
+        retry_after: None,
     }
 }
 
