@@ -226,7 +226,7 @@ where
     tokio::pin!(connection);
     let result = tokio::select! {
         r = connection.as_mut() => r,
-        _ = stopped.wait_for(|stop| *stop) => {
+        () = stopping(&mut stopped) => {
             connection.as_mut().graceful_shutdown();
             connection.await
         }
@@ -234,6 +234,11 @@ where
     if let Err(e) = result {
         tracing::debug!(%peer_addr, error = %e, "connection ended with an error");
     }
+}
+
+/// Returns once shutdown has begun (or the server is gone).
+async fn stopping(stopped: &mut watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await;
 }
 
 /// Hands a request to the router unless `max_in_flight` requests are already being handled.
@@ -296,10 +301,12 @@ impl Signals {
         #[cfg(unix)]
         {
             async fn recv(s: &mut Option<tokio::signal::unix::Signal>) {
-                match s {
-                    Some(s) if s.recv().await.is_some() => {}
-                    _ => std::future::pending::<()>().await,
+                if let Some(s) = s
+                    && s.recv().await.is_some()
+                {
+                    return;
                 }
+                std::future::pending::<()>().await;
             }
             tokio::select! {
                 () = recv(&mut self.term) => "SIGTERM",
