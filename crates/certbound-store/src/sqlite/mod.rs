@@ -519,6 +519,6 @@ mod group_commit;
 mod group_read;
 mod registration;
 mod sessions;
-mod worker;
 #[cfg(test)]
 mod tests;
+mod worker;

@@ -582,7 +582,12 @@ mod tests {
     fn shutdown_timeout_defaults_to_ten_seconds_and_is_range_checked() {
         let c = load("", &[], Overrides::default()).unwrap();
         assert_eq!(c.shutdown_timeout.as_secs(), 10);
-        let c = load("[server]\nshutdown_timeout = 1\n", &[], Overrides::default()).unwrap();
+        let c = load(
+            "[server]\nshutdown_timeout = 1\n",
+            &[],
+            Overrides::default(),
+        )
+        .unwrap();
         assert_eq!(c.shutdown_timeout.as_secs(), 1);
         for bad in ["0", "3601"] {
             let e = load(
@@ -598,7 +603,12 @@ mod tests {
             );
         }
         // Not a number of seconds: the TOML type check names the key.
-        let e = load("[server]\nshutdown_timeout = -5\n", &[], Overrides::default()).unwrap_err();
+        let e = load(
+            "[server]\nshutdown_timeout = -5\n",
+            &[],
+            Overrides::default(),
+        )
+        .unwrap_err();
         assert!(format!("{e:#}").contains("shutdown_timeout"), "{e:#}");
     }
 

@@ -79,7 +79,11 @@ fn sigkill_under_load_loses_no_token_and_no_grant_is_redeemable_twice() {
             .collect();
         (transfers, rotated)
     });
-    assert_eq!(rotated.status, 200, "rotation before the kill: {}", rotated.body);
+    assert_eq!(
+        rotated.status, 200,
+        "rotation before the kill: {}",
+        rotated.body
+    );
     let rotated = rotated.json();
     let received: Vec<String> = transfers.iter().filter_map(Transfer::token).collect();
     assert!(
@@ -116,13 +120,31 @@ fn sigkill_under_load_loses_no_token_and_no_grant_is_redeemable_twice() {
     });
     // The rotation committed before its answer: its access token is active, the new refresh
     // token works once, and neither it nor the rotated one works a second time.
-    assert_eq!(server.introspect(s(&rotated, "access_token"))["active"], true);
-    let r = refresh(&server, &code_id, &code_client, s(&rotated, "refresh_token"));
+    assert_eq!(
+        server.introspect(s(&rotated, "access_token"))["active"],
+        true
+    );
+    let r = refresh(
+        &server,
+        &code_id,
+        &code_client,
+        s(&rotated, "refresh_token"),
+    );
     assert_eq!(r.status, 200, "{}", r.body);
-    refresh(&server, &code_id, &code_client, s(&rotated, "refresh_token"))
-        .assert_error(400, "invalid_grant");
-    refresh(&server, &code_id, &code_client, s(&to_rotate, "refresh_token"))
-        .assert_error(400, "invalid_grant");
+    refresh(
+        &server,
+        &code_id,
+        &code_client,
+        s(&rotated, "refresh_token"),
+    )
+    .assert_error(400, "invalid_grant");
+    refresh(
+        &server,
+        &code_id,
+        &code_client,
+        s(&to_rotate, "refresh_token"),
+    )
+    .assert_error(400, "invalid_grant");
     // The code and the refresh token obtained before the kill work exactly once.
     let r = redeem(&server, &code_id, &code_client, &code, Some(VERIFIER));
     assert_eq!(r.status, 200, "{}", r.body);

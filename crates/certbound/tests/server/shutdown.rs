@@ -266,14 +266,25 @@ fn sigterm_finishes_every_request_in_flight_and_refuses_new_connections() {
         received < transfers.len(),
         "the workers were still busy at the signal"
     );
-    assert_eq!(slow_token.0, 200, "the token request in flight: {}", slow_token.1);
+    assert_eq!(
+        slow_token.0, 200,
+        "the token request in flight: {}",
+        slow_token.1
+    );
     let token: serde_json::Value = serde_json::from_str(&slow_token.1).unwrap();
-    assert_eq!(slow_sign_in.0, 303, "the sign-in in flight: {}", slow_sign_in.1);
+    assert_eq!(
+        slow_sign_in.0, 303,
+        "the sign-in in flight: {}",
+        slow_sign_in.1
+    );
     assert!(
         log.contains("no request was cut"),
         "shutdown reported as clean; log:\n{log}"
     );
-    assert!(log.contains("storage closed"), "storage closed; log:\n{log}");
+    assert!(
+        log.contains("storage closed"),
+        "storage closed; log:\n{log}"
+    );
     // What was answered during the shutdown was committed before the answer.
     let server = server.restart();
     assert_eq!(
@@ -300,8 +311,7 @@ fn a_request_still_running_at_the_deadline_does_not_keep_the_server_alive() {
     let mut idle = TcpStream::connect(&http).unwrap();
     idle.write_all(b"GET /oauth2/jwks HTTP/1.1\r\nhost: localhost\r\n\r\n")
         .unwrap();
-    idle.set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let mut buf = [0u8; 16 * 1024];
     let n = idle.read(&mut buf).unwrap();
     assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
@@ -320,10 +330,17 @@ fn a_request_still_running_at_the_deadline_does_not_keep_the_server_alive() {
     let ca = server.ca();
     for url in [
         server.url("/oauth2/jwks"),
-        format!("https://localhost:{}/oauth2/jwks", server.alias_port.unwrap()),
+        format!(
+            "https://localhost:{}/oauth2/jwks",
+            server.alias_port.unwrap()
+        ),
         format!("http://{http}/oauth2/jwks"),
     ] {
-        assert_eq!(connect_exit_code(&url, &ca), 7, "{url} refuses after SIGTERM");
+        assert_eq!(
+            connect_exit_code(&url, &ca),
+            7,
+            "{url} refuses after SIGTERM"
+        );
     }
     let status = server
         .wait_exit(Duration::from_secs(5))
@@ -340,8 +357,7 @@ fn a_request_still_running_at_the_deadline_does_not_keep_the_server_alive() {
         "the cut request is reported; log:\n{log}"
     );
     // The held request got no response, only the end of its connection.
-    held.set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
+    held.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let mut answer = Vec::new();
     let _ = held.read_to_end(&mut answer);
     assert!(answer.is_empty(), "no response to the cut request");
@@ -356,7 +372,10 @@ fn a_second_signal_exits_at_once() {
     std::thread::sleep(Duration::from_millis(200));
     server.signal("TERM");
     std::thread::sleep(Duration::from_millis(500));
-    assert!(server.wait_exit(Duration::ZERO).is_none(), "waits for the connection");
+    assert!(
+        server.wait_exit(Duration::ZERO).is_none(),
+        "waits for the connection"
+    );
     let signalled = Instant::now();
     server.signal("INT");
     let status = server
