@@ -4,7 +4,7 @@
 use crate::backend::Backend;
 use crate::fixtures::*;
 use certbound_core::secret::TokenHash;
-use certbound_core::store::{Store, StoreLifecycle};
+use certbound_core::store::Store;
 use std::sync::Arc;
 
 pub async fn access_token_round_trip_keeps_every_field(b: &Backend) {
