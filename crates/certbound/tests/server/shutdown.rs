@@ -385,3 +385,29 @@ fn a_second_signal_exits_at_once() {
     assert_eq!(status.code(), Some(1), "a forced exit is not a clean one");
     assert!(server.log().contains("second signal"));
 }
+
+#[test]
+fn a_shutdown_timeout_out_of_range_stops_the_start_with_a_clear_message() {
+    for bad in ["0", "3601", "\"ten\""] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("certbound.toml");
+        std::fs::write(&config, format!("[server]\nshutdown_timeout = {bad}\n")).unwrap();
+        let out = Command::new(crate::harness::BIN)
+            .env_remove("CERTBOUND_STORAGE_URL")
+            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{bad} accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("shutdown_timeout"), "{bad}: {err}");
+        if bad != "\"ten\"" {
+            assert!(
+                err.contains("server.shutdown_timeout must be between 1 and 3600"),
+                "{err}"
+            );
+        }
+    }
+}
