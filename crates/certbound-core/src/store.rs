@@ -249,13 +249,36 @@ pub trait RegistrationStore: Send + Sync {
     ) -> Result<bool, StoreError>;
 }
 
+/// An orderly end of a store, at server shutdown.
+#[async_trait]
+pub trait StoreLifecycle: Send + Sync {
+    /// Finishes the writes already accepted (each answered as usual, so a token whose write
+    /// was queued is committed), then closes every connection. Calls after it fail as
+    /// [`StoreError::Unavailable`]. The default does nothing (nothing to flush or close).
+    async fn close(&self) {}
+}
+
 /// Everything the server needs from storage.
 pub trait Store:
-    ClientStore + UserStore + TokenStore + GrantStore + SessionStore + KeyStore + RegistrationStore
+    ClientStore
+    + UserStore
+    + TokenStore
+    + GrantStore
+    + SessionStore
+    + KeyStore
+    + RegistrationStore
+    + StoreLifecycle
 {
 }
 impl<
-    T: ClientStore + UserStore + TokenStore + GrantStore + SessionStore + KeyStore + RegistrationStore,
+    T: ClientStore
+        + UserStore
+        + TokenStore
+        + GrantStore
+        + SessionStore
+        + KeyStore
+        + RegistrationStore
+        + StoreLifecycle,
 > Store for T
 {
 }

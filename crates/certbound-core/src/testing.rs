@@ -287,6 +287,8 @@ impl KeyStore for MemoryStore {
     }
 }
 
+impl crate::store::StoreLifecycle for MemoryStore {}
+
 #[async_trait]
 impl ClientStore for MemoryStore {
     async fn insert_client(&self, c: &Client) -> Result<(), StoreError> {

@@ -6,6 +6,12 @@
 //! wait in the kernel's accept backlog), and at most `max_in_flight` requests are being
 //! handled; a request beyond that is answered at once with 503 `temporarily_unavailable` and
 //! `Retry-After`, so memory stays bounded and the server recovers as soon as the load drops.
+//!
+//! Shutdown (SIGTERM or SIGINT) is graceful: every listener closes at once (new connections
+//! are refused), each connection is told to finish (HTTP/1.1 answers the request in progress
+//! with `Connection: close`, idle keep-alive connections close, HTTP/2 sends GOAWAY), and
+//! [`run`] returns when the last connection is done or at the deadline, cutting what is left.
+//! A second signal exits at once.
 
 use crate::http::{ApiError, ConnectionInfo};
 use axum::Router;
@@ -62,8 +68,14 @@ struct Shared {
 }
 
 /// Serves every listener (TLS when it has an acceptor, plain HTTP otherwise) until SIGINT or
-/// SIGTERM.
-pub async fn run(listeners: Vec<(TcpListener, Option<TlsAcceptor>)>, app: Router, limits: Limits) {
+/// SIGTERM, then shuts down gracefully within `deadline` (see the module doc).
+pub async fn run(
+    listeners: Vec<(TcpListener, Option<TlsAcceptor>)>,
+    app: Router,
+    limits: Limits,
+    deadline: Duration,
+) {
+    let mut signals = Signals::new();
     let (stop, stopped) = watch::channel(false);
     let shared = Shared {
         app,
@@ -78,11 +90,39 @@ pub async fn run(listeners: Vec<(TcpListener, Option<TlsAcceptor>)>, app: Router
             tokio::spawn(accept_loop(listener, tls, shared.clone(), stopped.clone()))
         })
         .collect();
-    shutdown_signal().await;
-    tracing::info!("shutting down");
+    let signal = signals.next().await;
+    tracing::info!(
+        signal,
+        deadline_secs = deadline.as_secs(),
+        "shutting down: refusing new connections, finishing the requests in flight"
+    );
     let _ = stop.send(true);
+    // The accept loops return at once, closing their listeners.
     for t in tasks {
         let _ = t.await;
+    }
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    tokio::select! {
+        // Every connection task holds a permit until it ends.
+        _ = tokio::time::timeout(deadline, shared.connections.acquire_many(all)) => {}
+        signal = signals.next() => {
+            tracing::warn!(signal, "second signal: exiting now, without waiting");
+            std::process::exit(1);
+        }
+    }
+    let open = limits
+        .max_connections
+        .saturating_sub(shared.connections.available_permits());
+    if open == 0 {
+        tracing::info!("every connection closed; no request was cut");
+    } else {
+        let cut = shared.in_flight.load(Ordering::Acquire);
+        tracing::warn!(
+            requests_cut = cut,
+            connections_cut = open,
+            deadline_secs = deadline.as_secs(),
+            "shutdown deadline reached: cutting the requests still running"
+        );
     }
 }
 
@@ -114,14 +154,21 @@ async fn accept_loop(
         };
         let shared = shared.clone();
         let tls = tls.clone();
+        let stopped = stopped.clone();
         tokio::spawn(async move {
-            handle(tcp, peer_addr, tls, shared).await;
+            handle(tcp, peer_addr, tls, shared, stopped).await;
             drop(permit);
         });
     }
 }
 
-async fn handle(tcp: TcpStream, peer_addr: SocketAddr, tls: Option<TlsAcceptor>, shared: Shared) {
+async fn handle(
+    tcp: TcpStream,
+    peer_addr: SocketAddr,
+    tls: Option<TlsAcceptor>,
+    shared: Shared,
+    stopped: watch::Receiver<bool>,
+) {
     let _ = tcp.set_nodelay(true);
     let Some(acceptor) = tls else {
         return serve(
@@ -131,6 +178,7 @@ async fn handle(tcp: TcpStream, peer_addr: SocketAddr, tls: Option<TlsAcceptor>,
                 certificate: None,
             },
             shared,
+            stopped,
         )
         .await;
     };
@@ -150,11 +198,13 @@ async fn handle(tcp: TcpStream, peer_addr: SocketAddr, tls: Option<TlsAcceptor>,
             certificate,
         },
         shared,
+        stopped,
     )
     .await;
 }
 
-async fn serve<I>(io: I, conn: ConnectionInfo, shared: Shared)
+/// Serves one connection; once shutdown begins, tells it to finish gracefully.
+async fn serve<I>(io: I, conn: ConnectionInfo, shared: Shared, mut stopped: watch::Receiver<bool>)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -172,9 +222,23 @@ where
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT);
-    if let Err(e) = builder.serve_connection(TokioIo::new(io), service).await {
+    let connection = builder.serve_connection(TokioIo::new(io), service);
+    tokio::pin!(connection);
+    let result = tokio::select! {
+        r = connection.as_mut() => r,
+        () = stopping(&mut stopped) => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(e) = result {
         tracing::debug!(%peer_addr, error = %e, "connection ended with an error");
     }
+}
+
+/// Returns once shutdown has begun (or the server is gone).
+async fn stopping(stopped: &mut watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await;
 }
 
 /// Hands a request to the router unless `max_in_flight` requests are already being handled.
@@ -201,23 +265,60 @@ fn overloaded() -> Response {
     .into_response()
 }
 
-async fn shutdown_signal() {
-    // A signal handler that cannot be installed must not look like a signal: wait forever.
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+/// SIGTERM and SIGINT, each received as often as it comes.
+struct Signals {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    int: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    /// Installs the handlers now, so a signal arriving at any time later is seen.
+    fn new() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let term = signal(SignalKind::terminate());
+            let int = signal(SignalKind::interrupt());
+            if let Err(e) = &term {
+                tracing::warn!(error = %e, "cannot handle SIGTERM");
             }
-            Err(_) => std::future::pending::<()>().await,
+            if let Err(e) = &int {
+                tracing::warn!(error = %e, "cannot handle SIGINT");
+            }
+            Signals {
+                term: term.ok(),
+                int: int.ok(),
+            }
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { () = ctrl_c => {}, () = term => {} }
+        #[cfg(not(unix))]
+        Signals {}
+    }
+
+    /// The name of the next signal. A handler that could not be installed never fires.
+    async fn next(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            async fn recv(s: &mut Option<tokio::signal::unix::Signal>) {
+                if let Some(s) = s
+                    && s.recv().await.is_some()
+                {
+                    return;
+                }
+                std::future::pending::<()>().await;
+            }
+            tokio::select! {
+                () = recv(&mut self.term) => "SIGTERM",
+                () = recv(&mut self.int) => "SIGINT",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            "Ctrl-C"
+        }
+    }
 }

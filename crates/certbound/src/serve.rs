@@ -161,6 +161,7 @@ pub async fn run(config: Config) -> Result<()> {
     }
     let mut settings = settings(&config, issuer.clone(), trust_stores);
     settings.mtls_alias_base = alias_base;
+    let store_handle = Arc::clone(&store);
     let mut server = AuthServer::new(store, settings, config.signing_alg);
     server.keys = Arc::new(
         certbound_core::keyring::KeyRing::new(config.signing_alg)
@@ -211,8 +212,22 @@ pub async fn run(config: Config) -> Result<()> {
     // A renewed server certificate is served from the next handshake on (SIGHUP, or a change
     // of its files); open connections keep theirs.
     tls::watch(Arc::clone(&server_cert), config.tls_reload_check);
-    listener::run(listeners, app, config.limits).await;
+    listener::run(listeners, app, config.limits, config.shutdown_timeout).await;
+    close_store(store_handle.as_ref()).await;
     Ok(())
+}
+
+/// Flushes and closes the store at shutdown (the group-commit writer commits what it holds),
+/// within a bound so a stuck connection cannot keep the process alive.
+async fn close_store(store: &dyn Store) {
+    const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+    match tokio::time::timeout(CLOSE_TIMEOUT, store.close()).await {
+        Ok(()) => tracing::info!("storage closed; certbound stopped"),
+        Err(_) => tracing::warn!(
+            timeout_secs = CLOSE_TIMEOUT.as_secs(),
+            "storage did not close in time; stopping anyway"
+        ),
+    }
 }
 
 /// Says at start who may register clients (RFC 7591), loudly when anyone may.

@@ -9,7 +9,7 @@ use certbound_core::model::{
     Client, ClientAuthMethod, GrantType, RegisteredCertificate, TokenFormat, User,
 };
 use certbound_core::secret::TokenHash;
-use certbound_core::store::{ClientStore, StoreError, UserStore};
+use certbound_core::store::{ClientStore, StoreError, StoreLifecycle, UserStore};
 use certbound_mtls::{ClientCertificate, SubjectMatch, Thumbprint};
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgRow};
@@ -164,6 +164,15 @@ fn join<T: std::fmt::Display>(items: &[T]) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[async_trait]
+impl StoreLifecycle for PgStore {
+    /// Waits for the connections in use to come back, then closes the pool (every write is
+    /// its own committed transaction, so there is nothing else to flush).
+    async fn close(&self) {
+        self.pool.close().await;
+    }
 }
 
 #[async_trait]

@@ -121,6 +121,7 @@ impl Write {
 #[derive(Clone)]
 pub(super) struct Writer {
     queue: mpsc::Sender<Write>,
+    closer: super::worker::Closer,
 }
 
 impl Writer {
@@ -128,8 +129,15 @@ impl Writer {
     /// of its own, whose page cache no other writer invalidates.
     pub(super) fn spawn(options: SqliteConnectOptions) -> Writer {
         let (queue, jobs) = mpsc::channel(QUEUE);
-        tokio::spawn(run(options, jobs));
-        Writer { queue }
+        let (closer, close) = super::worker::channel();
+        tokio::spawn(run(options, jobs, close));
+        Writer { queue, closer }
+    }
+
+    /// Commits every write already queued (each caller gets its answer), then closes the
+    /// writer's connection; later writes fail as `Unavailable`.
+    pub(super) async fn close(&self) {
+        self.closer.close().await;
     }
 
     /// Inserts an access token; returns once it is committed.
@@ -196,12 +204,15 @@ fn stopped() -> StoreError {
     StoreError::Unavailable("the writer has stopped".into())
 }
 
-async fn run(options: SqliteConnectOptions, mut jobs: mpsc::Receiver<Write>) {
+async fn run(
+    options: SqliteConnectOptions,
+    mut jobs: mpsc::Receiver<Write>,
+    mut close: super::worker::CloseRequests,
+) {
     let mut conn: Option<SqliteConnection> = None;
     let mut batch = Vec::with_capacity(MAX_BATCH);
     // Waits for the first write; whatever queued up meanwhile joins it, up to MAX_BATCH.
-    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        gather(&mut jobs, &mut batch, MAX_BATCH).await;
+    while close.next_batch(&mut jobs, &mut batch, MAX_BATCH).await {
         let writes: Vec<Write> = std::mem::replace(&mut batch, Vec::with_capacity(MAX_BATCH));
         if writes.len() == 1 {
             for w in writes {
@@ -220,6 +231,7 @@ async fn run(options: SqliteConnectOptions, mut jobs: mpsc::Receiver<Write>) {
             }
         }
     }
+    close.finish(conn).await;
 }
 
 /// The writer's connection, opened if needed.

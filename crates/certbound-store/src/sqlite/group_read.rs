@@ -31,14 +31,21 @@ type Reply = oneshot::Sender<Result<Option<AccessTokenRecord>, StoreError>>;
 #[derive(Clone)]
 pub(super) struct TokenReader {
     queue: mpsc::Sender<(TokenHash, Reply)>,
+    closer: super::worker::Closer,
 }
 
 impl TokenReader {
     /// Starts the reader task on the current Tokio runtime.
     pub(super) fn spawn(options: SqliteConnectOptions) -> TokenReader {
         let (queue, jobs) = mpsc::channel(QUEUE);
-        tokio::spawn(run(options, jobs));
-        TokenReader { queue }
+        let (closer, close) = super::worker::channel();
+        tokio::spawn(run(options, jobs, close));
+        TokenReader { queue, closer }
+    }
+
+    /// Answers the look-ups already queued, then closes the reader's connection.
+    pub(super) async fn close(&self) {
+        self.closer.close().await;
     }
 
     /// The token stored under `hash`, if any.
@@ -61,11 +68,14 @@ impl TokenReader {
     }
 }
 
-async fn run(options: SqliteConnectOptions, mut jobs: mpsc::Receiver<(TokenHash, Reply)>) {
+async fn run(
+    options: SqliteConnectOptions,
+    mut jobs: mpsc::Receiver<(TokenHash, Reply)>,
+    mut close: super::worker::CloseRequests,
+) {
     let mut conn: Option<SqliteConnection> = None;
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        super::group_commit::gather(&mut jobs, &mut batch, MAX_BATCH).await;
+    while close.next_batch(&mut jobs, &mut batch, MAX_BATCH).await {
         let (hashes, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
         match select(&options, &mut conn, &hashes).await {
             Ok(found) => {
@@ -85,6 +95,7 @@ async fn run(options: SqliteConnectOptions, mut jobs: mpsc::Receiver<(TokenHash,
             }
         }
     }
+    close.finish(conn).await;
 }
 
 /// Looks every hash up in one statement, connecting first if needed; a connection that

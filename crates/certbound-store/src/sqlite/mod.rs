@@ -10,7 +10,7 @@ use certbound_core::model::{
     Client, ClientAuthMethod, GrantType, RegisteredCertificate, TokenFormat, User,
 };
 use certbound_core::secret::TokenHash;
-use certbound_core::store::{ClientStore, StoreError, UserStore};
+use certbound_core::store::{ClientStore, StoreError, StoreLifecycle, UserStore};
 use certbound_mtls::{ClientCertificate, SubjectMatch, Thumbprint};
 use sqlx::Row;
 use sqlx::sqlite::{
@@ -299,6 +299,17 @@ fn join<T: std::fmt::Display>(items: &[T]) -> String {
 }
 
 #[async_trait]
+impl StoreLifecycle for SqliteStore {
+    /// Commits what the group-commit writer holds, then closes its connection, the reader's
+    /// and the pool (the last close checkpoints the write-ahead log).
+    async fn close(&self) {
+        self.writer.close().await;
+        self.token_reads.close().await;
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
 impl ClientStore for SqliteStore {
     async fn insert_client(&self, c: &Client) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(err)?;
@@ -510,3 +521,4 @@ mod registration;
 mod sessions;
 #[cfg(test)]
 mod tests;
+mod worker;

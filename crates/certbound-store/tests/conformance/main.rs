@@ -71,6 +71,7 @@ macro_rules! conformance_tests {
                     delete_removes_sessions_consents_and_kills_tokens,
                 }
                 tokens {
+                    close_commits_every_write_already_accepted,
                     access_token_round_trip_keeps_every_field,
                     access_token_round_trip_keeps_absent_optional_fields,
                     revoke_access_token_is_idempotent_and_targeted,

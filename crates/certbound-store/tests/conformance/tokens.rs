@@ -5,6 +5,7 @@ use crate::backend::Backend;
 use crate::fixtures::*;
 use certbound_core::secret::TokenHash;
 use certbound_core::store::Store;
+use std::sync::Arc;
 
 pub async fn access_token_round_trip_keeps_every_field(b: &Backend) {
     let s = b.store();
@@ -205,5 +206,44 @@ pub async fn concurrent_inserts_and_lookups_each_get_their_own_answer(b: &Backen
             Some(t) => assert_same_access_token(&found.expect("an inserted token is found"), t),
             None => assert!(found.is_none(), "an unknown token is not found"),
         }
+    }
+}
+
+/// Shutdown: `close` returns only once every write already accepted has committed (SQLite's
+/// group commit drains its queue first); later writes fail, and a reopened store has every
+/// write that was answered with success.
+pub async fn close_commits_every_write_already_accepted(b: &Backend) {
+    let s = b.shared();
+    s.insert_client(&client("c1")).await.unwrap();
+    let writes: Vec<_> = (0..200)
+        .map(|i| {
+            let s = Arc::clone(&s);
+            tokio::spawn(async move {
+                let t = access_token(&format!("t{i}"), "c1", None);
+                s.insert_access_token(&t).await.map(|()| t.hash)
+            })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    s.close().await;
+    let mut committed = Vec::new();
+    for w in writes {
+        if let Ok(hash) = w.await.unwrap() {
+            committed.push(hash);
+        }
+    }
+    assert!(!committed.is_empty(), "some writes came before the close");
+    assert!(
+        s.insert_access_token(&access_token("late", "c1", None))
+            .await
+            .is_err(),
+        "a closed store refuses writes"
+    );
+    let again = b.reopen().await.unwrap();
+    for hash in &committed {
+        assert!(
+            again.find_access_token(hash).await.unwrap().is_some(),
+            "a write answered with success before the close was lost"
+        );
     }
 }

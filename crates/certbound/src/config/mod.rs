@@ -58,6 +58,7 @@ struct RawServer {
     max_body_bytes: Option<usize>,
     max_connections: Option<usize>,
     max_in_flight_requests: Option<usize>,
+    shutdown_timeout: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -170,6 +171,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Overload limits of the listeners.
     pub limits: crate::listener::Limits,
+    /// How long a shutdown waits for the requests in flight (`[server] shutdown_timeout`).
+    pub shutdown_timeout: std::time::Duration,
     /// TLS certificate source.
     pub tls: TlsSource,
     /// `[tls] profile`: the TLS 1.2 cipher suites offered.
@@ -391,11 +394,18 @@ impl Config {
                 "max_in_flight_requests",
             )?,
         };
+        let shutdown_timeout = raw.server.shutdown_timeout.unwrap_or(10);
+        if !(1..=3600).contains(&shutdown_timeout) {
+            bail!(
+                "server.shutdown_timeout must be between 1 and 3600 (seconds to let requests in flight finish at shutdown)"
+            );
+        }
         let registration_policy = raw.registration.policy()?;
         let rate_limits = raw.rate_limits.validate()?;
         Ok(Config {
             rate_limits,
             limits,
+            shutdown_timeout: std::time::Duration::from_secs(shutdown_timeout),
             registration_policy,
             listen,
             listen_is_default,
@@ -590,6 +600,40 @@ mod tests {
         assert!(e.to_string().contains("server.listen"));
         let e = load("[tls]\ncert_file = \"a.pem\"\n", &[], Overrides::default()).unwrap_err();
         assert!(e.to_string().contains("tls.key_file"));
+    }
+
+    #[test]
+    fn shutdown_timeout_defaults_to_ten_seconds_and_is_range_checked() {
+        let c = load("", &[], Overrides::default()).unwrap();
+        assert_eq!(c.shutdown_timeout.as_secs(), 10);
+        let c = load(
+            "[server]\nshutdown_timeout = 1\n",
+            &[],
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.shutdown_timeout.as_secs(), 1);
+        for bad in ["0", "3601"] {
+            let e = load(
+                &format!("[server]\nshutdown_timeout = {bad}\n"),
+                &[],
+                Overrides::default(),
+            )
+            .unwrap_err();
+            assert!(
+                e.to_string()
+                    .contains("server.shutdown_timeout must be between 1 and 3600"),
+                "{e}"
+            );
+        }
+        // Not a number of seconds: the TOML type check names the key.
+        let e = load(
+            "[server]\nshutdown_timeout = -5\n",
+            &[],
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("shutdown_timeout"), "{e:#}");
     }
 
     #[test]

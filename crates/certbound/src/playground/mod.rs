@@ -205,8 +205,18 @@ pub async fn run(config: Config, args: PlaygroundArgs) -> Result<()> {
     );
     let limits = listener::Limits::default();
     tokio::join!(
-        listener::run(ui_listeners, ui_router(state), limits),
-        listener::run(vec![(api, Some(api_tls))], api::router(verifier), limits),
+        listener::run(
+            ui_listeners,
+            ui_router(state),
+            limits,
+            config.shutdown_timeout
+        ),
+        listener::run(
+            vec![(api, Some(api_tls))],
+            api::router(verifier),
+            limits,
+            config.shutdown_timeout
+        ),
     );
     Ok(())
 }

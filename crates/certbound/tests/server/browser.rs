@@ -74,12 +74,24 @@ impl Browser {
     }
 
     pub fn post(&self, url: &str, pairs: &[(&str, &str)]) -> Response {
+        self.post_with(url, pairs, &[])
+    }
+
+    /// [`Browser::post`] with more curl arguments (e.g. `--limit-rate` for a slow upload).
+    pub fn post_with(&self, url: &str, pairs: &[(&str, &str)], args: &[&str]) -> Response {
         let body = pairs
             .iter()
             .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
             .collect::<Vec<_>>()
             .join("&");
-        self.curl(&["--data-raw", &body], &self.absolute(url))
+        let mut all = vec!["--data-raw", &body];
+        all.extend_from_slice(args);
+        self.curl(&all, &self.absolute(url))
+    }
+
+    /// The cookie jar file (for a curl command of a test's own).
+    pub fn jar(&self) -> &std::path::Path {
+        &self.jar
     }
 
     /// Whether the jar holds a cookie of this name, and its value.

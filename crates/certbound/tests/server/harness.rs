@@ -144,10 +144,10 @@ impl Server {
         Self::launch(dir, config, Some("admin"))
     }
 
-    /// Stops the server and starts it again on the same data directory (and database).
+    /// Stops the server (SIGKILL, if still running) and starts it again on the same data
+    /// directory (and database).
     pub fn restart(mut self) -> Server {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
         let config = std::fs::read_to_string(self.path().join("certbound.toml")).unwrap();
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
         Self::launch_on(dir, &config, Some("admin"), self.schema.take())
@@ -231,13 +231,43 @@ impl Server {
         }
     }
 
-    pub fn data_dir(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-
-    /// The server's process id (to send it a signal).
+    /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Sends a signal by name (`TERM`, `INT`) with the `kill` command.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.pid().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// SIGKILL (`Child::kill` on Unix): no chance to flush or close anything.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Waits at most `timeout` for the process to exit; its status, or None if still running.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if std::time::Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
     }
 
     pub fn path(&self) -> &Path {
