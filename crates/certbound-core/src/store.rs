@@ -249,13 +249,35 @@ pub trait RegistrationStore: Send + Sync {
     ) -> Result<bool, StoreError>;
 }
 
+/// Whether the database can be used right now (`/readyz`).
+#[async_trait]
+pub trait HealthStore: Send + Sync {
+    /// A cheap read of the schema version, through the same path new work takes: `Err`
+    /// ([`StoreError::Unavailable`]) when the database cannot be reached or read.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
 /// Everything the server needs from storage.
 pub trait Store:
-    ClientStore + UserStore + TokenStore + GrantStore + SessionStore + KeyStore + RegistrationStore
+    ClientStore
+    + UserStore
+    + TokenStore
+    + GrantStore
+    + SessionStore
+    + KeyStore
+    + RegistrationStore
+    + HealthStore
 {
 }
 impl<
-    T: ClientStore + UserStore + TokenStore + GrantStore + SessionStore + KeyStore + RegistrationStore,
+    T: ClientStore
+        + UserStore
+        + TokenStore
+        + GrantStore
+        + SessionStore
+        + KeyStore
+        + RegistrationStore
+        + HealthStore,
 > Store for T
 {
 }

@@ -6,8 +6,10 @@
 //! wait in the kernel's accept backlog), and at most `max_in_flight` requests are being
 //! handled; a request beyond that is answered at once with 503 `temporarily_unavailable` and
 //! `Retry-After`, so memory stays bounded and the server recovers as soon as the load drops.
+//! Every answered request (overload 503s included) is counted for `/metrics` in [`dispatch`].
 
 use crate::http::{ApiError, ConnectionInfo};
+use crate::ops::metrics::{self, Endpoint};
 use axum::Router;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
@@ -19,7 +21,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
@@ -179,6 +181,7 @@ where
 
 /// Hands a request to the router unless `max_in_flight` requests are already being handled.
 async fn dispatch(shared: Shared, req: Request) -> Result<Response, Infallible> {
+    let (started, endpoint) = (Instant::now(), Endpoint::of(req.uri().path()));
     let before = shared.in_flight.fetch_add(1, Ordering::AcqRel);
     let response = if before >= shared.max_in_flight {
         overloaded()
@@ -189,6 +192,16 @@ async fn dispatch(shared: Shared, req: Request) -> Result<Response, Infallible> 
         }
     };
     shared.in_flight.fetch_sub(1, Ordering::AcqRel);
+    let error = response
+        .extensions()
+        .get::<certbound_core::ErrorCode>()
+        .copied();
+    metrics::record_request(
+        endpoint,
+        response.status().as_u16(),
+        error,
+        started.elapsed(),
+    );
     Ok(response)
 }
 

@@ -11,9 +11,11 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 mod jwks_uri;
+mod ops;
 mod registration;
 mod storage;
 pub use jwks_uri::JwksUriConfig;
+pub use ops::OpsListen;
 mod trust;
 pub use trust::TrustStoreConfig;
 
@@ -39,6 +41,8 @@ struct RawConfig {
     registration: registration::RawRegistration,
     #[serde(default)]
     trust_stores: std::collections::BTreeMap<String, trust::RawTrustStore>,
+    #[serde(default)]
+    ops: ops::RawOps,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -203,6 +207,8 @@ pub struct Config {
     pub log_filter: String,
     /// `[registration] policy`: who may register clients dynamically (RFC 7591).
     pub registration_policy: certbound_core::dynamic_registration::RegistrationPolicy,
+    /// `[ops]`: the operations listener (`/healthz`, `/readyz`, `/metrics`), if on.
+    pub ops: Option<OpsListen>,
 }
 
 /// Values that override the file: environment, then flags.
@@ -372,7 +378,16 @@ impl Config {
             )?,
         };
         let registration_policy = raw.registration.policy()?;
+        let ops = raw.ops.validate(env("CERTBOUND_OPS_LISTEN"))?;
+        if let Some(ops) = &ops {
+            ops.check_distinct(&[
+                ("server.listen", Some(listen)),
+                ("server.http_listen", http_listen),
+                ("server.mtls.listen", mtls_listen),
+            ])?;
+        }
         Ok(Config {
+            ops,
             limits,
             registration_policy,
             listen,
@@ -625,5 +640,7 @@ mod tests {
             d.certificate_expiry_warning_days
         );
         assert!(c.trust_stores.is_empty());
+        assert_eq!(c.ops.map(|o| o.addr), d.ops.map(|o| o.addr));
+        assert_eq!(d.ops.unwrap().addr.to_string(), "127.0.0.1:9464");
     }
 }

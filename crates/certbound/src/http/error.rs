@@ -79,6 +79,7 @@ impl IntoResponse for ApiError {
         if code == ErrorCode::TemporarilyUnavailable {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
+        response.extensions_mut().insert(code); // the request metrics' outcome
         response
     }
 }
