@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use certbound_core::{AuthServer, Clock};
+use certbound_core::AuthServer;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;

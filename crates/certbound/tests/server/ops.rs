@@ -398,7 +398,9 @@ fn metrics_count_tokens_per_grant_and_binding_auth_failures_and_requests_exactly
     ] {
         assert_eq!(failures(reason), Some(0.0), "{reason}");
     }
-    let token_series = |outcome: &str| [("endpoint", "/oauth2/token"), ("outcome", outcome)];
+    fn token_series(outcome: &str) -> [(&'static str, &str); 2] {
+        [("endpoint", "/oauth2/token"), ("outcome", outcome)]
+    }
     let requests = |outcome: &str| {
         value(
             &samples,
