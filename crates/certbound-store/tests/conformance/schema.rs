@@ -34,7 +34,6 @@ pub async fn newer_schema_is_refused_with_a_clear_message(b: &Backend) {
 }
 
 pub async fn ping_answers_on_a_migrated_store(b: &Backend) {
-    use certbound_core::store::HealthStore;
     b.store().ping().await.unwrap();
     b.reopen().await.unwrap().ping().await.unwrap();
 }
