@@ -16,6 +16,7 @@ pub mod introspect;
 pub mod jose;
 pub mod keyring;
 pub mod login;
+pub mod metrics;
 pub mod model;
 pub mod password;
 pub mod registration;

@@ -258,6 +258,14 @@ pub trait StoreLifecycle: Send + Sync {
     async fn close(&self) {}
 }
 
+/// Whether the database can be used right now (`/readyz`).
+#[async_trait]
+pub trait HealthStore: Send + Sync {
+    /// A cheap read of the schema version, through the same path new work takes: `Err`
+    /// ([`StoreError::Unavailable`]) when the database cannot be reached or read.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
 /// Everything the server needs from storage.
 pub trait Store:
     ClientStore
@@ -268,6 +276,7 @@ pub trait Store:
     + KeyStore
     + RegistrationStore
     + StoreLifecycle
+    + HealthStore
 {
 }
 impl<
@@ -279,6 +288,7 @@ impl<
         + KeyStore
         + RegistrationStore
         + StoreLifecycle,
+        + HealthStore,
 > Store for T
 {
 }

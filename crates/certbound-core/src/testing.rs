@@ -270,6 +270,13 @@ impl SessionStore for MemoryStore {
 }
 
 #[async_trait]
+impl crate::store::HealthStore for MemoryStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+#[async_trait]
 impl KeyStore for MemoryStore {
     async fn list_keys(&self) -> Result<Vec<SigningKey>, StoreError> {
         Ok(self.keys.lock().unwrap().clone())

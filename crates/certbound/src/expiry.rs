@@ -39,6 +39,7 @@ impl ExpiryWindow {
 
 /// Logs one warning per registered certificate expiring within `window`; returns how many.
 pub fn report(clients: &[Client], now: i64, window: ExpiryWindow) -> usize {
+    crate::ops::metrics::set_client_certificates(clients, now, window.days);
     if !window.is_enabled() {
         return 0;
     }

@@ -12,8 +12,10 @@
 //! with `Connection: close`, idle keep-alive connections close, HTTP/2 sends GOAWAY), and
 //! [`run`] returns when the last connection is done or at the deadline, cutting what is left.
 //! A second signal exits at once.
+//! Every answered request (overload 503s included) is counted for `/metrics` in [`dispatch`].
 
 use crate::http::{ApiError, ConnectionInfo};
+use crate::ops::metrics::{self, Endpoint};
 use axum::Router;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
@@ -25,7 +27,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
@@ -243,6 +245,7 @@ async fn stopping(stopped: &mut watch::Receiver<bool>) {
 
 /// Hands a request to the router unless `max_in_flight` requests are already being handled.
 async fn dispatch(shared: Shared, req: Request) -> Result<Response, Infallible> {
+    let (started, endpoint) = (Instant::now(), Endpoint::of(req.uri().path()));
     let before = shared.in_flight.fetch_add(1, Ordering::AcqRel);
     let response = if before >= shared.max_in_flight {
         overloaded()
@@ -253,6 +256,16 @@ async fn dispatch(shared: Shared, req: Request) -> Result<Response, Infallible> 
         }
     };
     shared.in_flight.fetch_sub(1, Ordering::AcqRel);
+    let error = response
+        .extensions()
+        .get::<certbound_core::ErrorCode>()
+        .copied();
+    metrics::record_request(
+        endpoint,
+        response.status().as_u16(),
+        error,
+        started.elapsed(),
+    );
     Ok(response)
 }
 

@@ -10,6 +10,7 @@ mod expiry;
 mod fsutil;
 mod http;
 mod listener;
+mod ops;
 mod pages;
 mod peer_cache;
 mod playground;

@@ -75,6 +75,7 @@ async fn open_store_retrying(config: &Config) -> Result<Arc<dyn Store>> {
 
 /// Runs the server until interrupted.
 pub async fn run(config: Config) -> Result<()> {
+    crate::ops::metrics::set_start_time(certbound_core::Clock::now(&SystemClock));
     let store = open_store_retrying(&config).await?;
     seed_admin(&config, store.as_ref()).await?;
     let (cert_file, key_file, generated) = crate::devtls::server_files(&config)?;
@@ -100,6 +101,7 @@ pub async fn run(config: Config) -> Result<()> {
         main_certs,
         config.tls_profile,
     )?);
+    crate::ops::metrics::set_server_certificate(&cert_file);
     let now = certbound_core::Clock::now(&SystemClock);
     let trust_stores = crate::trust_stores::load(&config.trust_stores, now).await?;
     let expiry = ExpiryWindow::days(config.certificate_expiry_warning_days);
@@ -190,14 +192,22 @@ pub async fn run(config: Config) -> Result<()> {
         .as_ref()
         .map(TcpListener::local_addr)
         .transpose()?;
+    let server = Arc::new(server);
+    let ops_addr = match config.ops {
+        Some(ops) => crate::ops::start(ops, Arc::clone(&server)).await?,
+        None => None,
+    };
     let app = http::router(AppState {
-        server: Arc::new(server),
+        server,
         max_body_bytes: config.max_body_bytes,
         proxy: config.proxy.clone().map(Arc::new),
         limits: Arc::new(crate::rate_limit::RateLimits::new(
             &config.rate_limits.requests,
         )),
     });
+    if let Some(addr) = ops_addr {
+        println!("operations endpoints on http://{addr} (/healthz, /readyz, /metrics)");
+    }
     println!("issuer: {issuer}");
     if let Some(addr) = http_addr {
         println!("listening on http://{addr} (plain HTTP, for a TLS-terminating proxy)");

@@ -98,6 +98,7 @@ impl ServerCert {
         let key = read_pair(&self.cert_file, &self.key_file)?;
         let sha256 = key.cert.first().map(|c| hex(&Sha256::digest(c)));
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(key);
+        crate::ops::metrics::set_server_certificate(&self.cert_file);
         tracing::info!(
             cert_file = %self.cert_file.display(),
             sha256 = sha256.as_deref().unwrap_or(""),

@@ -7,6 +7,7 @@
 
 mod client_secret_basic;
 mod client_secret_post;
+mod failure;
 mod key_source;
 mod none;
 mod self_signed_tls_client_auth;
@@ -74,8 +75,9 @@ pub async fn authenticate(
     peer: Option<&PeerCertificate>,
     ctx: AuthContext<'_>,
 ) -> Result<AuthenticatedClient, OAuthError> {
-    let (client_id, presented) = identify(input, peer)?;
+    let (client_id, presented) = identify(input, peer).inspect_err(count_unidentified)?;
     let Some(client) = store.find_client(&client_id).await? else {
+        crate::metrics::client_auth_failed(crate::metrics::AuthFailure::UnknownClient);
         tracing::info!(x5t = ?peer.map(|c| c.thumbprint()), "client authentication failed: unknown client_id");
         return Err(failed());
     };
@@ -91,6 +93,7 @@ pub async fn authenticate(
                 fresh
             }
             None => {
+                crate::metrics::client_auth_failed(crate::metrics::AuthFailure::UnknownClient);
                 tracing::info!(x5t = ?peer.map(|c| c.thumbprint()), "client authentication failed: unknown client_id");
                 return Err(failed());
             }
@@ -107,10 +110,21 @@ pub async fn authenticate(
             })
         }
         Err(e) => {
+            crate::metrics::client_auth_failed(failure::reason(&client, &presented, ctx.now));
             tracing::info!(client_id = %client.client_id, method = %client.auth_method, x5t = ?x5t, reason = %e.description, "client authentication failed");
             Err(e)
         }
     }
+}
+
+/// Counts a request refused before its client is known: no credentials at all, or a
+/// malformed combination of them.
+fn count_unidentified(e: &OAuthError) {
+    use crate::metrics::{AuthFailure, client_auth_failed};
+    client_auth_failed(match e.code {
+        crate::ErrorCode::InvalidClient => AuthFailure::NoCredentials,
+        _ => AuthFailure::Malformed,
+    });
 }
 
 /// Runs the client's registered authentication method.

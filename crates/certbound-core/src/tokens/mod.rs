@@ -90,6 +90,8 @@ pub struct NewAccessToken<'a> {
     pub code: Option<crate::secret::TokenHash>,
     /// Opaque or RFC 9068 JWT.
     pub format: crate::model::TokenFormat,
+    /// The grant issuing it (for the tokens-issued metric).
+    pub grant: crate::model::GrantType,
 }
 
 /// A new access token, made but not yet stored.
@@ -101,12 +103,14 @@ pub struct PreparedAccessToken {
     pub record: AccessTokenRecord,
     pub(crate) lifetime: u64,
     pub(crate) format: crate::model::TokenFormat,
+    pub(crate) grant: crate::model::GrantType,
 }
 
 impl PreparedAccessToken {
     /// The token response for it, once it is stored; logs the issue (thumbprint, never the
     /// token).
     pub fn into_response(self) -> TokenResponse {
+        crate::metrics::token_issued(self.grant, self.record.cnf.is_some());
         tracing::info!(
             client_id = %self.record.client_id,
             x5t = ?self.record.cnf.map(|t| t.to_base64url()),
@@ -154,6 +158,7 @@ pub async fn prepare_access_token(
         record,
         lifetime: new.lifetime,
         format: new.format,
+        grant: new.grant,
     })
 }
 

@@ -176,6 +176,18 @@ impl StoreLifecycle for PgStore {
 }
 
 #[async_trait]
+impl certbound_core::store::HealthStore for PgStore {
+    /// A pooled connection answering a read of the schema table.
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(version) FROM certbound_schema")
+            .fetch_one(&self.pool)
+            .await
+            .map(drop)
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+}
+
+#[async_trait]
 impl ClientStore for PgStore {
     async fn insert_client(&self, c: &Client) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(err)?;

@@ -10,7 +10,7 @@ use certbound_core::model::{
     Client, ClientAuthMethod, GrantType, RegisteredCertificate, TokenFormat, User,
 };
 use certbound_core::secret::TokenHash;
-use certbound_core::store::{ClientStore, StoreError, StoreLifecycle, UserStore};
+use certbound_core::store::{ClientStore, HealthStore, StoreError, StoreLifecycle, UserStore};
 use certbound_mtls::{ClientCertificate, SubjectMatch, Thumbprint};
 use sqlx::Row;
 use sqlx::sqlite::{
@@ -42,6 +42,8 @@ pub struct SqliteStore {
     writer: group_commit::Writer,
     token_reads: group_read::TokenReader,
     clients: Arc<ClientCache>,
+    /// How [`HealthStore::ping`] opens the file afresh (never creating it).
+    ping_options: SqliteConnectOptions,
 }
 
 /// A space-separated list column.
@@ -105,6 +107,7 @@ impl SqliteStore {
             // A file that cannot be opened stays so (permissions, a missing directory): not a
             // condition to wait out, unlike an unreachable PostgreSQL server.
             .map_err(|e| StoreError::Other(format!("cannot open {}: {e}", path.display())))?;
+        let ping_options = options.clone().create_if_missing(false);
         let token_reads = group_read::TokenReader::spawn(options.clone());
         let writer = group_commit::Writer::spawn(options);
         let generation_pool = pool.clone();
@@ -122,6 +125,7 @@ impl SqliteStore {
             writer,
             token_reads,
             clients,
+            ping_options,
         };
         store.migrate().await?;
         Ok(store)
@@ -306,6 +310,26 @@ impl StoreLifecycle for SqliteStore {
         self.writer.close().await;
         self.token_reads.close().await;
         self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl HealthStore for SqliteStore {
+    /// Opens the file afresh and reads the schema table: open connections keep working on a
+    /// database file that was deleted or replaced (and lose what they write at the next
+    /// start), so only a new connection tells whether the file is still there and readable.
+    async fn ping(&self) -> Result<(), StoreError> {
+        use sqlx::Connection;
+        let unavailable = |e: sqlx::Error| StoreError::Unavailable(e.to_string());
+        let mut conn = sqlx::sqlite::SqliteConnection::connect_with(&self.ping_options)
+            .await
+            .map_err(unavailable)?;
+        let read =
+            sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(version) FROM certbound_schema")
+                .fetch_one(&mut conn)
+                .await;
+        let _ = conn.close().await;
+        read.map(drop).map_err(unavailable)
     }
 }
 

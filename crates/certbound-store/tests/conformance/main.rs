@@ -114,6 +114,7 @@ macro_rules! conformance_tests {
                 schema {
                     reopening_keeps_data_and_migrations_are_idempotent,
                     newer_schema_is_refused_with_a_clear_message,
+                    ping_answers_on_a_migrated_store,
                 }
             }
         }

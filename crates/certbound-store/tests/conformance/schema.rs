@@ -32,3 +32,8 @@ pub async fn newer_schema_is_refused_with_a_clear_message(b: &Backend) {
         "unclear refusal: {text}"
     );
 }
+
+pub async fn ping_answers_on_a_migrated_store(b: &Backend) {
+    b.store().ping().await.unwrap();
+    b.reopen().await.unwrap().ping().await.unwrap();
+}

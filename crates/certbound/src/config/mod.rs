@@ -11,10 +11,12 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 mod jwks_uri;
+mod ops;
 mod rate_limits;
 mod registration;
 mod storage;
 pub use jwks_uri::JwksUriConfig;
+pub use ops::OpsListen;
 pub use rate_limits::RateLimitSettings;
 mod trust;
 pub use trust::TrustStoreConfig;
@@ -43,6 +45,8 @@ struct RawConfig {
     rate_limits: rate_limits::RawRateLimits,
     #[serde(default)]
     trust_stores: std::collections::BTreeMap<String, trust::RawTrustStore>,
+    #[serde(default)]
+    ops: ops::RawOps,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -219,6 +223,8 @@ pub struct Config {
     pub registration_policy: certbound_core::dynamic_registration::RegistrationPolicy,
     /// `[rate_limits]`: request rates and sign-in failure backoff (per node).
     pub rate_limits: RateLimitSettings,
+    /// `[ops]`: the operations listener (`/healthz`, `/readyz`, `/metrics`), if on.
+    pub ops: Option<OpsListen>,
 }
 
 /// Values that override the file: environment, then flags.
@@ -402,8 +408,17 @@ impl Config {
         }
         let registration_policy = raw.registration.policy()?;
         let rate_limits = raw.rate_limits.validate()?;
+        let ops = raw.ops.validate(env("CERTBOUND_OPS_LISTEN"))?;
+        if let Some(ops) = &ops {
+            ops.check_distinct(&[
+                ("server.listen", Some(listen)),
+                ("server.http_listen", http_listen),
+                ("server.mtls.listen", mtls_listen),
+            ])?;
+        }
         Ok(Config {
             rate_limits,
+            ops,
             limits,
             shutdown_timeout: std::time::Duration::from_secs(shutdown_timeout),
             registration_policy,
@@ -694,5 +709,7 @@ mod tests {
         );
         assert!(c.trust_stores.is_empty());
         assert_eq!(c.rate_limits, d.rate_limits);
+        assert_eq!(c.ops.map(|o| o.addr), d.ops.map(|o| o.addr));
+        assert_eq!(d.ops.unwrap().addr.to_string(), "127.0.0.1:9464");
     }
 }

@@ -120,6 +120,7 @@ impl IntoResponse for ApiError {
         } else if code == ErrorCode::TemporarilyUnavailable {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
+        response.extensions_mut().insert(code); // the request metrics' outcome
         response
     }
 }

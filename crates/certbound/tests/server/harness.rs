@@ -123,6 +123,8 @@ pub struct Server {
     pub http_port: Option<u16>,
     /// The RFC 8705 §5 alias listener's port, when `server.mtls.listen` is configured.
     pub alias_port: Option<u16>,
+    /// The operations listener's port (`/healthz`, `/readyz`, `/metrics`), when it runs.
+    pub ops_port: Option<u16>,
     /// What the server printed on standard output before it was ready.
     pub stdout: Vec<String>,
 }
@@ -169,6 +171,13 @@ impl Server {
         std::fs::write(dir.path().join("certbound.toml"), config).unwrap();
         let mut command = storage_command(schema.as_deref());
         command.env_remove("CERTBOUND_ADMIN_PASSWORD");
+        // Parallel servers must not all want the default ops port: an ephemeral one, unless
+        // the test configures `[ops]` itself.
+        if config.contains("[ops]") {
+            command.env_remove("CERTBOUND_OPS_LISTEN");
+        } else {
+            command.env("CERTBOUND_OPS_LISTEN", "127.0.0.1:0");
+        }
         if let Some(p) = admin_password {
             command.env("CERTBOUND_ADMIN_PASSWORD", p);
         }
@@ -194,7 +203,7 @@ impl Server {
         });
         let (mut port, mut issuer, mut http_port, mut stdout_lines) =
             (None, None, None, Vec::new());
-        let mut alias_port = None;
+        let (mut alias_port, mut ops_port) = (None, None);
         while port.is_none() {
             let line = rx
                 .recv_timeout(Duration::from_secs(60))
@@ -215,6 +224,9 @@ impl Server {
             if let Some(rest) = line.strip_prefix("listening on http://127.0.0.1:") {
                 http_port = rest.split_whitespace().next().and_then(|p| p.parse().ok());
             }
+            if let Some(rest) = line.strip_prefix("operations endpoints on http://127.0.0.1:") {
+                ops_port = rest.split_whitespace().next().and_then(|p| p.parse().ok());
+            }
             if let Some(rest) = line.strip_prefix("issuer: ") {
                 issuer = Some(rest.trim().to_owned());
             }
@@ -227,6 +239,7 @@ impl Server {
             issuer: issuer.unwrap(),
             http_port,
             alias_port,
+            ops_port,
             stdout: stdout_lines,
         }
     }
@@ -347,6 +360,13 @@ impl Server {
             .as_str()
             .unwrap()
             .to_owned()
+    }
+
+    /// A GET to the operations listener (plain HTTP), which must be running.
+    pub fn ops(&self, path: &str) -> Response {
+        let port = self.ops_port.expect("the operations listener is running");
+        self.request_to(format!("http://127.0.0.1:{port}{path}"))
+            .send()
     }
 
     /// A request builder for this server.

@@ -24,6 +24,7 @@ mod jwt_and_aliases;
 mod malformed;
 mod multi_node;
 mod operations;
+mod ops;
 mod overload;
 mod playground;
 mod proxy;

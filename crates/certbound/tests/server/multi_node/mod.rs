@@ -5,7 +5,7 @@
 //! These tests always use PostgreSQL (a fresh schema each), whatever `CERTBOUND_TEST_STORAGE`
 //! says: several nodes are what PostgreSQL is for.
 
-mod outage;
+pub mod outage;
 
 use crate::browser::{Browser, location, query_param};
 use crate::code_flow::{

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 const CONFIG: &str = "[storage]\nconnect_timeout = 1\n";
 
 /// A TCP forwarder to PostgreSQL that can be cut and restored.
-struct Forwarder {
+pub struct Forwarder {
     port: u16,
     up: Arc<AtomicBool>,
     /// While cut: hold new connections silently instead of closing them.
@@ -25,7 +25,7 @@ struct Forwarder {
 }
 
 impl Forwarder {
-    fn start(upstream: SocketAddr) -> Forwarder {
+    pub fn start(upstream: SocketAddr) -> Forwarder {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let up = Arc::new(AtomicBool::new(true));
@@ -67,7 +67,7 @@ impl Forwarder {
     }
 
     /// Stops forwarding: open connections are shut down, new ones closed at once.
-    fn cut(&self) {
+    pub fn cut(&self) {
         self.up.store(false, Ordering::SeqCst);
         for s in self.open.lock().unwrap().drain(..) {
             let _ = s.shutdown(Shutdown::Both);
@@ -80,14 +80,14 @@ impl Forwarder {
         self.cut();
     }
 
-    fn restore(&self) {
+    pub fn restore(&self) {
         self.cut();
         self.silent.store(false, Ordering::SeqCst);
         self.up.store(true, Ordering::SeqCst);
     }
 
     /// The test database's URL with the forwarder as host and port.
-    fn base_url(&self) -> String {
+    pub fn base_url(&self) -> String {
         let base = postgres_base_url();
         let (scheme, rest) = base.split_once("://").unwrap();
         let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
@@ -128,7 +128,7 @@ fn pipe(mut from: TcpStream, mut to: TcpStream) {
 }
 
 /// The address of the test PostgreSQL server (from `CERTBOUND_TEST_POSTGRES_URL`).
-fn postgres_addr() -> SocketAddr {
+pub fn postgres_addr() -> SocketAddr {
     let base = postgres_base_url();
     let rest = base.split_once("://").unwrap().1;
     let authority = rest.split('/').next().unwrap();
