@@ -89,6 +89,7 @@ pub(super) async fn handle(
         claims: &code.claims,
         code: Some(hash),
         format: server.settings.token_format(&client.client),
+        grant: GrantType::AuthorizationCode,
     };
     let access = tokens::prepare_access_token(server, now, new).await?;
     let refresh = client

@@ -33,6 +33,7 @@ pub(super) async fn handle(
         claims: &[],
         code: None,
         format: server.settings.token_format(&client.client),
+        grant: GrantType::ClientCredentials,
     };
     tokens::issue_access_token(server, now, new).await
 }

@@ -90,6 +90,7 @@ pub(super) async fn handle(
         claims: &claims,
         code: Some(family),
         format: server.settings.token_format(&client.client),
+        grant: GrantType::RefreshToken,
     };
     let access = tokens::prepare_access_token(server, now, new).await?;
     let rotate = server.settings.refresh_token_rotation;

@@ -90,6 +90,8 @@ pub struct NewAccessToken<'a> {
     pub code: Option<crate::secret::TokenHash>,
     /// Opaque or RFC 9068 JWT.
     pub format: crate::model::TokenFormat,
+    /// The grant it is issued by (for the audit trail).
+    pub grant: crate::model::GrantType,
 }
 
 /// A new access token, made but not yet stored.
@@ -101,19 +103,17 @@ pub struct PreparedAccessToken {
     pub record: AccessTokenRecord,
     pub(crate) lifetime: u64,
     pub(crate) format: crate::model::TokenFormat,
+    pub(crate) grant: crate::model::GrantType,
 }
 
 impl PreparedAccessToken {
-    /// The token response for it, once it is stored; logs the issue (thumbprint, never the
+    /// The token response for it, once it is stored; audits the issue (thumbprint, never the
     /// token).
     pub fn into_response(self) -> TokenResponse {
-        tracing::info!(
-            client_id = %self.record.client_id,
-            x5t = ?self.record.cnf.map(|t| t.to_base64url()),
-            scope = %self.record.scope,
-            format = self.format.as_str(),
-            "access token issued"
-        );
+        match self.grant {
+            crate::model::GrantType::RefreshToken => crate::audit::token_refreshed(&self.record, self.format),
+            grant => crate::audit::token_issued(grant, &self.record, self.format),
+        }
         TokenResponse {
             access_token: self.token,
             token_type: "Bearer",
@@ -154,6 +154,7 @@ pub async fn prepare_access_token(
         record,
         lifetime: new.lifetime,
         format: new.format,
+        grant: new.grant,
     })
 }
 
