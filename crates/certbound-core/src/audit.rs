@@ -10,7 +10,6 @@
 
 use crate::model::{AccessTokenRecord, ClientAuthMethod, GrantType, TokenFormat};
 use certbound_mtls::{PeerCertificate, Thumbprint};
-use tracing::field::display;
 
 /// The tracing target of audit events.
 pub const TARGET: &str = "audit";
@@ -60,7 +59,7 @@ pub fn token_issued(grant: GrantType, token: &AccessTokenRecord, format: TokenFo
         client_id = %token.client_id,
         subject = token.subject.as_deref(),
         scope = %token.scope,
-        x5t_s256 = token.cnf.as_ref().map(display),
+        x5t_s256 = token.cnf.as_ref().map(tracing::field::display),
         format = format.as_str(),
         "token issued"
     );
@@ -75,7 +74,7 @@ pub fn token_refreshed(token: &AccessTokenRecord, format: TokenFormat) {
         client_id = %token.client_id,
         subject = token.subject.as_deref(),
         scope = %token.scope,
-        x5t_s256 = token.cnf.as_ref().map(display),
+        x5t_s256 = token.cnf.as_ref().map(tracing::field::display),
         format = format.as_str(),
         "token refreshed"
     );
@@ -95,7 +94,7 @@ pub fn token_revoked(
         client_id = %client_id,
         token_type = token,
         subject,
-        x5t_s256 = cnf.map(display),
+        x5t_s256 = cnf.map(tracing::field::display),
         "token revoked"
     );
 }
@@ -114,8 +113,8 @@ pub fn client_auth_failed(
         client_id = %client_id,
         auth_method = method.map(ClientAuthMethod::as_str),
         %reason,
-        x5t_s256 = peer.map(|p| display(p.thumbprint())),
-        cert_subject = peer.map(|p| display(p.leaf.subject_dn())),
+        x5t_s256 = peer.map(|p| tracing::field::display(p.thumbprint())),
+        cert_subject = peer.map(|p| tracing::field::display(p.leaf.subject_dn())),
         "client authentication failed"
     );
 }

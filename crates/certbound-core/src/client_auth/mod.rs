@@ -106,7 +106,12 @@ pub async fn authenticate(
             })
         }
         Err(e) => {
-            crate::audit::client_auth_failed(&e.description, &client.client_id, Some(client.auth_method), peer);
+            crate::audit::client_auth_failed(
+                &e.description,
+                &client.client_id,
+                Some(client.auth_method),
+                peer,
+            );
             Err(e)
         }
     }

@@ -115,8 +115,15 @@ pub async fn register(
         return Err(invalid_token());
     }
     server.store.insert_client(&client).await?;
-    tracing::info!(policy = server.settings.registration_policy.as_str(), "client registered dynamically (RFC 7591)");
-    crate::audit::client_created(registrant(&client.client_id), &client.client_id, client.auth_method);
+    tracing::info!(
+        policy = server.settings.registration_policy.as_str(),
+        "client registered dynamically (RFC 7591)"
+    );
+    crate::audit::client_created(
+        registrant(&client.client_id),
+        &client.client_id,
+        client.auth_method,
+    );
     Ok(information_response(
         server,
         &client,
@@ -163,7 +170,11 @@ pub async fn update(
     if !server.store.update_client(&client).await? {
         return Err(invalid_token());
     }
-    crate::audit::client_updated(registrant(&client.client_id), &client.client_id, new_secret.is_some());
+    crate::audit::client_updated(
+        registrant(&client.client_id),
+        &client.client_id,
+        new_secret.is_some(),
+    );
     Ok(information_response(
         server,
         &client,

@@ -111,7 +111,9 @@ impl PreparedAccessToken {
     /// token).
     pub fn into_response(self) -> TokenResponse {
         match self.grant {
-            crate::model::GrantType::RefreshToken => crate::audit::token_refreshed(&self.record, self.format),
+            crate::model::GrantType::RefreshToken => {
+                crate::audit::token_refreshed(&self.record, self.format)
+            }
             grant => crate::audit::token_issued(grant, &self.record, self.format),
         }
         TokenResponse {

@@ -83,7 +83,10 @@ mod tests {
     #[test]
     fn format_defaults_to_human_the_file_can_choose_json_and_the_flag_wins() {
         let none = |_: &str| None;
-        assert_eq!(raw("").validate(none, None).unwrap().format, LogFormat::Human);
+        assert_eq!(
+            raw("").validate(none, None).unwrap().format,
+            LogFormat::Human
+        );
         let json = raw("format = \"json\"");
         assert_eq!(json.validate(none, None).unwrap().format, LogFormat::Json);
         let human = raw("format = \"human\"");

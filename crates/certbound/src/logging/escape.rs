@@ -163,7 +163,10 @@ mod tests {
             "CN=a\\r\\n2026-01-01 INFO forged"
         );
         assert_eq!(esc("\x1b[31mred\x1b[0m"), "\\u{1b}[31mred\\u{1b}[0m");
-        assert_eq!(esc("tab\there\0nul\x7fdel"), "tab\\there\\u{0}nul\\u{7f}del");
+        assert_eq!(
+            esc("tab\there\0nul\x7fdel"),
+            "tab\\there\\u{0}nul\\u{7f}del"
+        );
     }
 
     #[test]
@@ -221,7 +224,10 @@ mod tests {
         let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
         assert_eq!(text.lines().count(), 1, "{text}");
         assert!(!text.contains('\x1b') && !text.contains('\r'), "{text}");
-        assert!(text.contains("seen x\\r\\nERROR forged\\u{1b}[2J"), "{text}");
+        assert!(
+            text.contains("seen x\\r\\nERROR forged\\u{1b}[2J"),
+            "{text}"
+        );
         assert!(text.contains("client_id=x\\r\\nERROR"), "{text}");
         assert!(text.contains("user=\"x\\r\\nERROR"), "{text}");
         assert!(text.contains("dbg=\"x\\r\\nERROR"), "{text}");

@@ -26,10 +26,10 @@ pub fn init(config: &LogConfig) -> Result<()> {
         })
         .transpose()?;
     let separate_audit = audit_file.is_some();
-    let main = main_layer(config.format)
-        .with_filter(main_filter(&config.filter, separate_audit)?.and(filter_fn(
-            move |meta| !(separate_audit && meta.target() == AUDIT),
-        )));
+    let main =
+        main_layer(config.format).with_filter(main_filter(&config.filter, separate_audit)?.and(
+            filter_fn(move |meta| !(separate_audit && meta.target() == AUDIT)),
+        ));
     let audit = audit_file.map(|file| {
         json_layer()
             .with_writer(Arc::new(file))

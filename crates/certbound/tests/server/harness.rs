@@ -172,7 +172,13 @@ impl Server {
     /// Starts a server with extra `serve` flags (e.g. `--log-format json`).
     pub fn start_with_flags(config: &str, flags: &[&str]) -> Server {
         let schema = postgres().then(PgSchema::create);
-        Self::launch_with_flags(tempfile::tempdir().unwrap(), config, Some("admin"), schema, flags)
+        Self::launch_with_flags(
+            tempfile::tempdir().unwrap(),
+            config,
+            Some("admin"),
+            schema,
+            flags,
+        )
     }
 
     /// [`Server::launch_on`] with extra `serve` flags.

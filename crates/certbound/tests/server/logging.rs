@@ -26,13 +26,24 @@ fn token_request(server: &Server, client_id: &str, id: &Identity) -> Response {
         .send()
 }
 
-/// A token request whose client_id carries CR, LF and an ANSI escape.
+/// A token request whose client_id carries CR, LF and an ANSI escape. In a form body such a
+/// value is refused outright (400); in the HTTP Basic header (form-encoded, RFC 6749 §2.3.1)
+/// it reaches client authentication, which fails and logs it.
 fn evil_client_id_request(server: &Server) -> Response {
+    use base64::Engine;
     server
         .post("/oauth2/token")
         .form(&format!(
             "grant_type=client_credentials&client_id={EVIL_CLIENT_ID_FORM}&client_secret=wrong"
         ))
+        .send()
+        .assert_error(400, "invalid_request");
+    let basic =
+        base64::engine::general_purpose::STANDARD.encode(format!("{EVIL_CLIENT_ID_FORM}:wrong"));
+    server
+        .post("/oauth2/token")
+        .header(&format!("authorization: Basic {basic}"))
+        .form("grant_type=client_credentials")
         .send()
 }
 
@@ -87,8 +98,11 @@ fn certificate_dns_and_client_ids_cannot_forge_log_lines() {
     token_request(&server, &client, &self_signed).assert_error(401, "invalid_client");
     // Registered: the evil certificate itself authenticates its client.
     let registered = server.self_signed_client(&self_signed.cert, &[]);
-    assert_eq!(token_request(&server, &registered, &self_signed).status, 200);
-    // A client_id with CR/LF and an escape sequence in the form body.
+    assert_eq!(
+        token_request(&server, &registered, &self_signed).status,
+        200
+    );
+    // A client_id with CR/LF and an escape sequence in the form body and the Basic header.
     evil_client_id_request(&server).assert_error(401, "invalid_client");
 
     let log = server.log();
@@ -117,8 +131,9 @@ fn certificate_dns_and_client_ids_cannot_forge_log_lines() {
     );
     // The client_id is escaped by the log formatter: `\r`, `\n`, `\u{1b}`.
     assert!(
-        log.lines().any(|l| l.contains("client authentication failed")
-            && l.contains("client_id=evil\\r\\nFORGED-LINE ERROR\\u{1b}[2J")),
+        log.lines()
+            .any(|l| l.contains("client authentication failed")
+                && l.contains("client_id=evil\\r\\nFORGED-LINE ERROR\\u{1b}[2J")),
         "the escaped client_id is logged:\n{log}"
     );
 }
@@ -144,8 +159,12 @@ fn log_format_json_writes_one_json_object_per_line_and_the_flag_wins_over_the_co
             ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"].contains(&v["level"].as_str().unwrap()),
             "{v}"
         );
-        assert!(v["message"].is_string(), "{v}");
         assert!(v["target"].is_string(), "{v}");
+        // A message, or (sqlx's query events) only fields.
+        assert!(
+            v["message"].is_string() || v.as_object().unwrap().len() > 3,
+            "{v}"
+        );
     }
     let issued = lines
         .iter()
@@ -239,7 +258,10 @@ fn the_audit_file_gets_one_json_line_per_event_and_no_secrets() {
     assert_eq!(t["reason"], "unknown client_id");
     assert_eq!(t["level"], "WARN");
     let t = one("user.create");
-    assert_eq!((&t["via"], &t["actor"], &t["user"]), (&json!("admin_api"), &json!("admin"), &json!("bob")));
+    assert_eq!(
+        (&t["via"], &t["actor"], &t["user"]),
+        (&json!("admin_api"), &json!("admin"), &json!("bob"))
+    );
     let cli = lines
         .iter()
         .find(|v| v["action"] == "client.create" && v["client_id"] == client_id.as_str())

@@ -8,10 +8,10 @@ use crate::http::{ApiError, AppState};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use certbound_core::{OAuthError, audit};
 use certbound_core::model::Client;
 use certbound_core::registration::{self, ClientMetadata, Registrar};
 use certbound_core::secret::Secret;
+use certbound_core::{OAuthError, audit};
 use certbound_mtls::Thumbprint;
 use serde_json::Value;
 

@@ -245,7 +245,12 @@ pub async fn update(
     {
         return Err(not_found(NO_USER).into());
     }
-    audit::user_updated(req.actor(), &username, is_admin, user.password_hash != existing.password_hash);
+    audit::user_updated(
+        req.actor(),
+        &username,
+        is_admin,
+        user.password_hash != existing.password_hash,
+    );
     Ok(json(StatusCode::OK, view(&user)))
 }
 
