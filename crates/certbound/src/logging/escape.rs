@@ -149,6 +149,7 @@ impl Visit for Visitor<'_, '_> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
