@@ -5,6 +5,7 @@
 //! binary parse requests into the typed inputs defined here, and storage backends implement
 //! the traits in [`store`].
 
+pub mod audit;
 pub mod authorize;
 pub mod client_auth;
 pub mod clock;

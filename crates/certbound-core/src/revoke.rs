@@ -82,7 +82,12 @@ pub async fn revoke(
                 if let Some(t) = server.store.find_access_token(&hash).await? {
                     if t.client_id == *me {
                         server.store.revoke_access_token(&hash).await?;
-                        tracing::info!(client_id = %me, "access token revoked");
+                        crate::audit::token_revoked(
+                            me,
+                            "access_token",
+                            t.subject.as_deref(),
+                            t.cnf.as_ref(),
+                        );
                     }
                     return Ok(());
                 }
@@ -93,7 +98,12 @@ pub async fn revoke(
                         && let Some(family) = t.code
                     {
                         server.store.revoke_code_family(&family).await?;
-                        tracing::info!(client_id = %me, "refresh token revoked with its grant");
+                        crate::audit::token_revoked(
+                            me,
+                            "refresh_token",
+                            Some(&t.subject),
+                            t.cnf.as_ref(),
+                        );
                     }
                     return Ok(());
                 }

@@ -287,7 +287,7 @@ impl<
         + SessionStore
         + KeyStore
         + RegistrationStore
-        + StoreLifecycle,
+        + StoreLifecycle
         + HealthStore,
 > Store for T
 {

@@ -27,6 +27,9 @@ pub enum Command {
         /// Listen address, e.g. 127.0.0.1:9443.
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
+        /// Log format on standard error: human (default) or json (one object per line).
+        #[arg(long, value_name = "FORMAT")]
+        log_format: Option<crate::config::LogFormat>,
     },
     /// Manage OAuth clients.
     #[command(subcommand)]

@@ -10,6 +10,7 @@ mod expiry;
 mod fsutil;
 mod http;
 mod listener;
+mod logging;
 mod ops;
 mod pages;
 mod peer_cache;
@@ -36,25 +37,19 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let listen = match &cli.command {
-        Command::Serve { listen } => listen.clone(),
-        _ => None,
+    let (listen, log_format) = match &cli.command {
+        Command::Serve { listen, log_format } => (listen.clone(), *log_format),
+        _ => (None, None),
     };
     let config = Config::load(
         cli.config.as_deref(),
         &Overrides {
             listen,
             data_dir: cli.data_dir.clone(),
+            log_format,
         },
     )?;
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&config.log_filter)
-                .map_err(|e| anyhow::anyhow!("invalid log filter {:?}: {e}", config.log_filter))?,
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    logging::init(&config.log)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -78,7 +78,7 @@ pub async fn authenticate(
     let (client_id, presented) = identify(input, peer).inspect_err(count_unidentified)?;
     let Some(client) = store.find_client(&client_id).await? else {
         crate::metrics::client_auth_failed(crate::metrics::AuthFailure::UnknownClient);
-        tracing::info!(x5t = ?peer.map(|c| c.thumbprint()), "client authentication failed: unknown client_id");
+        crate::audit::client_auth_failed("unknown client_id", &client_id, None, peer);
         return Err(failed());
     };
     let mut result = by_method(&client, &presented, ctx).await;
@@ -94,15 +94,14 @@ pub async fn authenticate(
             }
             None => {
                 crate::metrics::client_auth_failed(crate::metrics::AuthFailure::UnknownClient);
-                tracing::info!(x5t = ?peer.map(|c| c.thumbprint()), "client authentication failed: unknown client_id");
+                crate::audit::client_auth_failed("unknown client_id", &client_id, None, peer);
                 return Err(failed());
             }
         },
     };
-    let x5t = peer.map(|c| c.thumbprint().to_base64url());
     match result {
         Ok(()) => {
-            tracing::debug!(client_id = %client.client_id, method = %client.auth_method, x5t = ?x5t, "client authenticated");
+            tracing::debug!(client_id = %client.client_id, method = %client.auth_method, x5t = peer.map(|c| tracing::field::display(c.thumbprint())), subject = peer.map(|c| tracing::field::display(c.leaf.subject_dn())), "client authenticated");
             Ok(AuthenticatedClient {
                 by_mtls: client.auth_method.is_mtls(),
                 certificate: peer.cloned(),
@@ -111,7 +110,12 @@ pub async fn authenticate(
         }
         Err(e) => {
             crate::metrics::client_auth_failed(failure::reason(&client, &presented, ctx.now));
-            tracing::info!(client_id = %client.client_id, method = %client.auth_method, x5t = ?x5t, reason = %e.description, "client authentication failed");
+            crate::audit::client_auth_failed(
+                &e.description,
+                &client.client_id,
+                Some(client.auth_method),
+                peer,
+            );
             Err(e)
         }
     }

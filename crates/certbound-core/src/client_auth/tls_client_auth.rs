@@ -46,7 +46,7 @@ pub(super) fn authenticate(
     }
 }
 
-/// The `invalid_client` for a certificate the trust store refused; revocations are audited.
+/// The `invalid_client` for a certificate the trust store refused.
 fn refusal(client: &Client, presented: &Presented<'_>, e: CertError) -> OAuthError {
     let x5t = presented.peer.map(|p| p.thumbprint().to_base64url());
     match e {
@@ -54,10 +54,8 @@ fn refusal(client: &Client, presented: &Presented<'_>, e: CertError) -> OAuthErr
         CertError::NotYetValid => {
             OAuthError::invalid_client("the client certificate is not yet valid")
         }
-        CertError::Revoked => {
-            tracing::warn!(target: "audit", client_id = %client.client_id, x5t = x5t.as_deref().unwrap_or_default(), "client certificate revoked");
-            OAuthError::invalid_client("the client certificate has been revoked")
-        }
+        // Audited with the other client authentication failures.
+        CertError::Revoked => OAuthError::invalid_client("the client certificate has been revoked"),
         CertError::RevocationUnknown(reason) => {
             tracing::warn!(client_id = %client.client_id, x5t = x5t.as_deref().unwrap_or_default(), %reason, "client certificate refused: no current CRL of its issuer in the trust store");
             OAuthError::invalid_client(

@@ -116,10 +116,13 @@ pub async fn register(
     }
     server.store.insert_client(&client).await?;
     tracing::info!(
-        client_id = %client.client_id,
-        auth_method = client.auth_method.as_str(),
         policy = server.settings.registration_policy.as_str(),
         "client registered dynamically (RFC 7591)"
+    );
+    crate::audit::client_created(
+        registrant(&client.client_id),
+        &client.client_id,
+        client.auth_method,
     );
     Ok(information_response(
         server,
@@ -167,7 +170,11 @@ pub async fn update(
     if !server.store.update_client(&client).await? {
         return Err(invalid_token());
     }
-    tracing::info!(client_id = %client.client_id, "client updated its registration (RFC 7592)");
+    crate::audit::client_updated(
+        registrant(&client.client_id),
+        &client.client_id,
+        new_secret.is_some(),
+    );
     Ok(information_response(
         server,
         &client,
@@ -188,8 +195,16 @@ pub async fn delete(
         .revoke_tokens_of_client(&client.client_id)
         .await?;
     server.store.delete_client(&client.client_id).await?;
-    tracing::info!(client_id = %client.client_id, "client deleted its registration (RFC 7592)");
+    crate::audit::client_deleted(registrant(&client.client_id), &client.client_id);
     Ok(())
+}
+
+/// A self-service change is made by the client itself (RFC 7591 §3, RFC 7592 §2).
+fn registrant(client_id: &str) -> crate::audit::Actor<'_> {
+    crate::audit::Actor {
+        via: crate::audit::Via::Registration,
+        name: client_id,
+    }
 }
 
 /// RFC 7591 §3: whether the policy lets this request register; the hash of the initial access

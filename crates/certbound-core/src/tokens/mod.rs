@@ -90,7 +90,7 @@ pub struct NewAccessToken<'a> {
     pub code: Option<crate::secret::TokenHash>,
     /// Opaque or RFC 9068 JWT.
     pub format: crate::model::TokenFormat,
-    /// The grant issuing it (for the tokens-issued metric).
+    /// The grant issuing it (for the tokens-issued metric and the audit trail).
     pub grant: crate::model::GrantType,
 }
 
@@ -107,17 +107,16 @@ pub struct PreparedAccessToken {
 }
 
 impl PreparedAccessToken {
-    /// The token response for it, once it is stored; logs the issue (thumbprint, never the
+    /// The token response for it, once it is stored; audits the issue (thumbprint, never the
     /// token).
     pub fn into_response(self) -> TokenResponse {
         crate::metrics::token_issued(self.grant, self.record.cnf.is_some());
-        tracing::info!(
-            client_id = %self.record.client_id,
-            x5t = ?self.record.cnf.map(|t| t.to_base64url()),
-            scope = %self.record.scope,
-            format = self.format.as_str(),
-            "access token issued"
-        );
+        match self.grant {
+            crate::model::GrantType::RefreshToken => {
+                crate::audit::token_refreshed(&self.record, self.format)
+            }
+            grant => crate::audit::token_issued(grant, &self.record, self.format),
+        }
         TokenResponse {
             access_token: self.token,
             token_type: "Bearer",

@@ -7,6 +7,7 @@ use crate::cli::{
 use crate::config::Config;
 use crate::serve::open_store;
 use anyhow::{Context, Result, bail};
+use certbound_core::audit;
 use certbound_core::model::{Client, ClientAuthMethod, GrantType, TokenFormat};
 use certbound_core::registration::{self, ClientMetadata, ClientSpec, Registrar, build_client};
 use certbound_core::secret::Secret;
@@ -27,6 +28,7 @@ pub async fn run(config: &Config, command: ClientCommand) -> Result<()> {
             let (client, secret) = build_client(spec, &OsRandom, SystemClock.now())
                 .map_err(|e| anyhow::anyhow!("invalid client: {e}"))?;
             store.insert_client(&client).await?;
+            audit::client_created(super::operator(), &client.client_id, client.auth_method);
             print(&client, secret.as_ref(), json_out);
         }
         ClientCommand::List { json: json_out } => {
@@ -56,6 +58,7 @@ pub async fn run(config: &Config, command: ClientCommand) -> Result<()> {
                     "no client with client_id {id:?}; `certbound client list` shows the registered ones"
                 );
             }
+            audit::client_deleted(super::operator(), &id);
             if json_out {
                 println!("{}", json!({ "deleted": id }));
             } else {
@@ -132,6 +135,7 @@ async fn update(store: &dyn Store, args: UpdateClient) -> Result<()> {
         registration::update_client(&existing, spec, &OsRandom, SystemClock.now())
             .map_err(|e| anyhow::anyhow!("invalid client: {e}"))?;
     save(store, &client).await?;
+    audit::client_updated(super::operator(), &client.client_id, secret.is_some());
     print(&client, secret.as_ref(), args.json);
     Ok(())
 }
@@ -148,17 +152,21 @@ async fn certificate(store: &dyn Store, command: CertCommand) -> Result<()> {
                 .with_context(|| format!("cannot read the certificate file {}", cert.display()))?;
             let certificate = registration::certificate_from_pem(&text)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", cert.display()))?;
+            let x5t = *certificate.thumbprint();
             registration::add_certificate(&mut client, certificate, SystemClock.now())
                 .map_err(|e| anyhow::anyhow!("cannot add the certificate: {e}"))?;
+            save(store, &client).await?;
+            audit::certificate_added(super::operator(), id, &x5t);
         }
         CertCommand::Retire { x5t, .. } => {
             let thumbprint = Thumbprint::from_base64url(x5t)
                 .context("--x5t is not a base64url SHA-256 thumbprint")?;
             registration::retire_certificate(&mut client, &thumbprint)
                 .map_err(|e| anyhow::anyhow!("cannot retire the certificate: {e}"))?;
+            save(store, &client).await?;
+            audit::certificate_retired(super::operator(), id, &thumbprint);
         }
     }
-    save(store, &client).await?;
     print(&client, None, json_out);
     Ok(())
 }

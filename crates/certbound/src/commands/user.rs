@@ -34,6 +34,7 @@ pub async fn create(config: &Config, name: &str, admin: bool, claims: &[String])
     let store = open_store(config).await?;
     match store.insert_user(&user).await {
         Ok(()) => {
+            certbound_core::audit::user_created(super::operator(), name, admin);
             println!("created user {name}{}", if admin { " (admin)" } else { "" });
             Ok(())
         }
@@ -59,6 +60,7 @@ pub async fn update(config: &Config, name: &str, claims: &[String]) -> Result<()
     }
     validate_claims(&claims).map_err(|e| anyhow::anyhow!("invalid claims: {e}"))?;
     store.update_user_claims(name, &claims).await?;
+    certbound_core::audit::user_updated(super::operator(), name, user.is_admin, false);
     println!("updated user {name}");
     Ok(())
 }
@@ -102,6 +104,7 @@ pub async fn delete(config: &Config, name: &str) -> Result<()> {
     if !store.delete_user(name).await? {
         bail!("no user named {name:?}");
     }
+    certbound_core::audit::user_deleted(super::operator(), name);
     println!("deleted user {name} with their sessions, consents and tokens");
     Ok(())
 }

@@ -11,11 +11,13 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 mod jwks_uri;
+mod log;
 mod ops;
 mod rate_limits;
 mod registration;
 mod storage;
 pub use jwks_uri::JwksUriConfig;
+pub use log::{LogConfig, LogFormat};
 pub use ops::OpsListen;
 pub use rate_limits::RateLimitSettings;
 mod trust;
@@ -38,7 +40,7 @@ struct RawConfig {
     #[serde(default)]
     oauth: RawOAuth,
     #[serde(default)]
-    log: RawLog,
+    log: log::RawLog,
     #[serde(default)]
     registration: registration::RawRegistration,
     #[serde(default)]
@@ -121,12 +123,6 @@ struct RawMutualTls {
     client_certificate_chain_header: Option<String>,
     trusted_proxies: Option<Vec<String>>,
     max_chain_length: Option<usize>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawLog {
-    filter: Option<String>,
 }
 
 /// Where the server's TLS certificate comes from.
@@ -217,8 +213,8 @@ pub struct Config {
     pub trust_stores: Vec<TrustStoreConfig>,
     /// Registered client certificates expiring within this many days are reported (0: off).
     pub certificate_expiry_warning_days: u32,
-    /// tracing filter directive.
-    pub log_filter: String,
+    /// `[log]`: filter, format, audit file.
+    pub log: LogConfig,
     /// `[registration] policy`: who may register clients dynamically (RFC 7591).
     pub registration_policy: certbound_core::dynamic_registration::RegistrationPolicy,
     /// `[rate_limits]`: request rates and sign-in failure backoff (per node).
@@ -234,6 +230,8 @@ pub struct Overrides {
     pub listen: Option<String>,
     /// `--data-dir` / `CERTBOUND_DATA_DIR`.
     pub data_dir: Option<PathBuf>,
+    /// `serve --log-format`.
+    pub log_format: Option<LogFormat>,
 }
 
 impl Config {
@@ -465,9 +463,7 @@ impl Config {
                 .mutualtls
                 .certificate_expiry_warning_days
                 .unwrap_or(30),
-            log_filter: env("CERTBOUND_LOG")
-                .or(raw.log.filter)
-                .unwrap_or_else(|| "info".to_owned()),
+            log: raw.log.validate(&env, flags.log_format)?,
         })
     }
 
@@ -597,7 +593,7 @@ mod tests {
         assert_eq!(c.listen.port(), 2);
         let flags = Overrides {
             listen: Some("127.0.0.1:3".into()),
-            data_dir: None,
+            ..Overrides::default()
         };
         let c = load(file, &[("CERTBOUND_LISTEN", "127.0.0.1:2")], flags).unwrap();
         assert_eq!(c.listen.port(), 3);

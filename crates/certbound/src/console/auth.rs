@@ -27,6 +27,16 @@ pub struct ConsoleAdmin {
     pub username: String,
 }
 
+impl ConsoleAdmin {
+    /// The administrator, for the audit trail.
+    pub fn actor(&self) -> certbound_core::audit::Actor<'_> {
+        certbound_core::audit::Actor {
+            via: certbound_core::audit::Via::Console,
+            name: &self.username,
+        }
+    }
+}
+
 /// A console form posted by a signed-in administrator, its CSRF token checked. The body is read
 /// before anything is answered (answering first makes HTTP/2 clients see a reset stream).
 pub struct AdminForm {
@@ -135,7 +145,7 @@ pub async fn login(
         Err(e) => return server_error(e),
     };
     if !user.is_admin {
-        tracing::info!(target: "audit", user = %user.username, %addr, "console sign-in refused: not an administrator");
+        certbound_core::audit::console_refused(&user.username, &addr);
         return not_admin(&state, &headers);
     }
     let (cookie, _) = match login::open_session(&state.server, &user, addr, now).await {
@@ -145,7 +155,7 @@ pub async fn login(
     if let Some(old) = cookies::get(&headers, cookies::CONSOLE_SESSION) {
         let _ = login::end_session(&state.server, &old).await;
     }
-    tracing::info!(target: "audit", admin = %user.username, %addr, "console sign-in");
+    certbound_core::audit::console_signed_in(&user.username, &addr);
     let mut response = redirect(StatusCode::SEE_OTHER, "/console");
     let age = i64::try_from(state.server.settings.session_lifetime).unwrap_or(i64::MAX);
     response.headers_mut().append(

@@ -11,6 +11,7 @@ use crate::pages::redirect;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use certbound_core::audit::{self, Actor};
 use certbound_core::model::Client;
 use certbound_core::registration::{FieldError, add_certificate, retire_certificate};
 use certbound_mtls::{ClientCertificate, Thumbprint};
@@ -31,7 +32,7 @@ pub async fn add(
     let added = match ClientCertificate::from_pem(pem) {
         Ok(mut certs) if certs.len() == 1 => {
             let cert = certs.remove(0);
-            let x5t = cert.thumbprint().to_base64url();
+            let x5t = *cert.thumbprint();
             add_certificate(&mut client, cert, now).map(|()| x5t)
         }
         Ok(_) => Err(problem("paste exactly one certificate")),
@@ -47,7 +48,7 @@ pub async fn add(
         &state,
         &admin,
         &client,
-        "client.certificate.add",
+        audit::certificate_added,
         &x5t,
         "certificate-added",
     )
@@ -66,19 +67,19 @@ pub async fn retire(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let x5t = form.get("x5t").unwrap_or_default().to_owned();
-    let retired = match Thumbprint::from_base64url(&x5t) {
-        Some(t) => retire_certificate(&mut client, &t),
+    let retired = match Thumbprint::from_base64url(form.get("x5t").unwrap_or_default()) {
+        Some(t) => retire_certificate(&mut client, &t).map(|()| t),
         None => Err(problem("no certificate with this thumbprint is registered")),
     };
-    if let Err(e) = retired {
-        return failed(&state, &headers, &admin, client, &e, "");
-    }
+    let x5t = match retired {
+        Ok(t) => t,
+        Err(e) => return failed(&state, &headers, &admin, client, &e, ""),
+    };
     save(
         &state,
         &admin,
         &client,
-        "client.certificate.retire",
+        audit::certificate_retired,
         &x5t,
         "certificate-retired",
     )
@@ -89,20 +90,13 @@ async fn save(
     state: &AppState,
     admin: &ConsoleAdmin,
     client: &Client,
-    action: &str,
-    x5t: &str,
+    audit: fn(Actor<'_>, &str, &Thumbprint),
+    x5t: &Thumbprint,
     notice: &str,
 ) -> Response {
     match state.server.store.update_client(client).await {
         Ok(_) => {
-            tracing::info!(
-                target: "audit",
-                admin = %admin.username,
-                action,
-                client_id = %client.client_id,
-                x5t_s256 = %x5t,
-                "console: client certificate changed"
-            );
+            audit(admin.actor(), &client.client_id, x5t);
             redirect(
                 StatusCode::SEE_OTHER,
                 &format!("/console/clients/{}?notice={notice}", client.client_id),

@@ -13,6 +13,7 @@ use crate::pages::redirect;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use certbound_core::audit;
 use certbound_core::model::{Client, ClientAuthMethod};
 use certbound_core::registration::{self, ClientMetadata, ClientSpec, FieldError, Registrar};
 use certbound_core::secret::Secret;
@@ -121,7 +122,7 @@ pub async fn create(
     if let Err(e) = state.server.store.insert_client(&client).await {
         return server_error(e.into());
     }
-    audit(&admin, "client.create", &client);
+    audit::client_created(admin.actor(), &client.client_id, client.auth_method);
     created(nav, "Service provider registered", &client, secret)
 }
 
@@ -135,24 +136,6 @@ fn created(nav: ConsoleNav, heading: &'static str, c: &Client, secret: Option<Se
         auth_method: c.auth_method.as_str(),
     };
     show(StatusCode::OK, &page, &page.nav)
-}
-
-fn audit(admin: &ConsoleAdmin, action: &str, c: &Client) {
-    let x5t: Vec<String> = c
-        .certificates
-        .iter()
-        .map(|r| r.thumbprint().to_base64url())
-        .collect();
-    tracing::info!(
-        target: "audit",
-        admin = %admin.username,
-        action,
-        client_id = %c.client_id,
-        client_name = %c.name,
-        auth_method = %c.auth_method,
-        certificates = ?x5t,
-        "console: client changed"
-    );
 }
 
 /// The client, or the console's not-found page.
@@ -281,7 +264,7 @@ pub async fn update(
         Ok(false) => return not_found(&state, &headers, &admin),
         Err(e) => return server_error(e.into()),
     }
-    audit(&admin, "client.update", &client);
+    audit::client_updated(admin.actor(), &client.client_id, secret.is_some());
     match secret {
         Some(s) => created(nav, "Changes saved: new client secret", &client, Some(s)),
         None => redirect(
@@ -346,6 +329,6 @@ pub async fn delete(
     if let Err(e) = state.server.store.delete_client(&id).await {
         return server_error(e.into());
     }
-    audit(&admin, "client.delete", &client);
+    audit::client_deleted(admin.actor(), &client.client_id);
     redirect(StatusCode::SEE_OTHER, "/console?notice=deleted")
 }

@@ -168,6 +168,29 @@ impl Server {
         admin_password: Option<&str>,
         schema: Option<Arc<PgSchema>>,
     ) -> Server {
+        Self::launch_with_flags(dir, config, admin_password, schema, &[])
+    }
+
+    /// Starts a server with extra `serve` flags (e.g. `--log-format json`).
+    pub fn start_with_flags(config: &str, flags: &[&str]) -> Server {
+        let schema = postgres().then(PgSchema::create);
+        Self::launch_with_flags(
+            tempfile::tempdir().unwrap(),
+            config,
+            Some("admin"),
+            schema,
+            flags,
+        )
+    }
+
+    /// [`Server::launch_on`] with extra `serve` flags.
+    pub fn launch_with_flags(
+        dir: tempfile::TempDir,
+        config: &str,
+        admin_password: Option<&str>,
+        schema: Option<Arc<PgSchema>>,
+        flags: &[&str],
+    ) -> Server {
         std::fs::write(dir.path().join("certbound.toml"), config).unwrap();
         let mut command = storage_command(schema.as_deref());
         command.env_remove("CERTBOUND_ADMIN_PASSWORD");
@@ -183,6 +206,7 @@ impl Server {
         }
         let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(flags)
             .arg("--data-dir")
             .arg(dir.path().join("data"))
             .arg("--config")

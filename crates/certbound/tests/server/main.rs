@@ -21,6 +21,7 @@ mod e2e;
 mod introspection;
 mod jwks_uri;
 mod jwt_and_aliases;
+mod logging;
 mod malformed;
 mod multi_node;
 mod operations;

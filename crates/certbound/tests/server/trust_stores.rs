@@ -145,7 +145,7 @@ fn revoked_certificate_is_refused_audited_and_refresh_picks_up_new_revocations()
     let log = server.log();
     let audit = log
         .lines()
-        .find(|l| l.contains("client certificate revoked"))
+        .find(|l| l.contains("client authentication failed") && l.contains("has been revoked"))
         .unwrap_or_else(|| panic!("no audit line in\n{log}"));
     assert!(audit.contains("audit"), "{audit}");
     assert!(audit.contains(&revoked.thumbprint()), "{audit}");

@@ -8,6 +8,7 @@ use crate::http::{ApiError, AppState, cookies};
 use axum::body::Body;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, Method, StatusCode, header};
+use certbound_core::audit::{Actor, Via};
 use certbound_core::login::{self, LoginError};
 use certbound_core::model::User;
 use certbound_core::request::BasicCredentials;
@@ -22,6 +23,16 @@ pub struct AdminRequest {
     pub admin: String,
     /// The request body, read in full before anything was answered.
     pub body: Vec<u8>,
+}
+
+impl AdminRequest {
+    /// The administrator, for the audit trail.
+    pub fn actor(&self) -> Actor<'_> {
+        Actor {
+            via: Via::AdminApi,
+            name: &self.admin,
+        }
+    }
 }
 
 impl FromRequest<AppState> for AdminRequest {

@@ -8,10 +8,10 @@ use crate::http::{ApiError, AppState};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use certbound_core::OAuthError;
 use certbound_core::model::Client;
 use certbound_core::registration::{self, ClientMetadata, Registrar};
 use certbound_core::secret::Secret;
+use certbound_core::{OAuthError, audit};
 use certbound_mtls::Thumbprint;
 use serde_json::Value;
 
@@ -89,7 +89,7 @@ pub async fn create(
         .insert_client(&client)
         .await
         .map_err(OAuthError::from)?;
-    tracing::info!(target: "audit", admin = %req.admin, action = "client.create", client_id = %client.client_id, auth_method = %client.auth_method);
+    audit::client_created(req.actor(), &client.client_id, client.auth_method);
     Ok(json(
         StatusCode::CREATED,
         metadata(&client, secret.as_ref()),
@@ -122,7 +122,7 @@ pub async fn update(
         registration::update_client(&existing, spec, server.random.as_ref(), server.clock.now())
             .map_err(OAuthError::from)?;
     store_update(&state, &client).await?;
-    tracing::info!(target: "audit", admin = %req.admin, action = "client.update", client_id = %client.client_id, new_secret = secret.is_some());
+    audit::client_updated(req.actor(), &client.client_id, secret.is_some());
     Ok(json(StatusCode::OK, metadata(&client, secret.as_ref())))
 }
 
@@ -155,7 +155,7 @@ pub async fn remove(
     {
         return Err(not_found(NO_CLIENT).into());
     }
-    tracing::info!(target: "audit", admin = %req.admin, action = "client.delete", client_id = %client_id);
+    audit::client_deleted(req.actor(), &client_id);
     Ok(no_content())
 }
 
@@ -186,11 +186,11 @@ pub async fn add_certificate(
         }
     };
     let certificate = registration::certificate_from_pem(pem).map_err(OAuthError::from)?;
-    let x5t = certificate.thumbprint().to_base64url();
+    let x5t = *certificate.thumbprint();
     registration::add_certificate(&mut client, certificate, state.server.clock.now())
         .map_err(OAuthError::from)?;
     store_update(&state, &client).await?;
-    tracing::info!(target: "audit", admin = %req.admin, action = "client.certificate.add", client_id = %client_id, x5t_s256 = %x5t);
+    audit::certificate_added(req.actor(), &client_id, &x5t);
     Ok(json(StatusCode::CREATED, metadata(&client, None)))
 }
 
@@ -210,6 +210,6 @@ pub async fn retire_certificate(
     })?;
     registration::retire_certificate(&mut client, &thumbprint).map_err(OAuthError::from)?;
     store_update(&state, &client).await?;
-    tracing::info!(target: "audit", admin = %req.admin, action = "client.certificate.retire", client_id = %client_id, x5t_s256 = %x5t);
+    audit::certificate_retired(req.actor(), &client_id, &thumbprint);
     Ok(json(StatusCode::OK, metadata(&client, None)))
 }

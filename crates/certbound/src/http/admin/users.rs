@@ -12,7 +12,7 @@ use certbound_core::model::User;
 use certbound_core::registration::{self, FieldError};
 use certbound_core::secret::Secret;
 use certbound_core::store::StoreError;
-use certbound_core::{ErrorCode, OAuthError};
+use certbound_core::{ErrorCode, OAuthError, audit};
 use serde_json::{Map, Value, json as j};
 use std::collections::BTreeMap;
 
@@ -183,7 +183,7 @@ pub async fn create(
         }
         Err(e) => return Err(OAuthError::from(e).into()),
     }
-    tracing::info!(target: "audit", admin = %req.admin, action = "user.create", user = %user.username, is_admin);
+    audit::user_created(req.actor(), &user.username, is_admin);
     Ok(json(StatusCode::CREATED, view(&user)))
 }
 
@@ -246,7 +246,12 @@ pub async fn update(
     {
         return Err(not_found(NO_USER).into());
     }
-    tracing::info!(target: "audit", admin = %req.admin, action = "user.update", user = %username, is_admin, password_changed = user.password_hash != existing.password_hash);
+    audit::user_updated(
+        req.actor(),
+        &username,
+        is_admin,
+        user.password_hash != existing.password_hash,
+    );
     Ok(json(StatusCode::OK, view(&user)))
 }
 
@@ -275,6 +280,6 @@ pub async fn remove(
     {
         return Err(not_found(NO_USER).into());
     }
-    tracing::info!(target: "audit", admin = %req.admin, action = "user.delete", user = %username);
+    audit::user_deleted(req.actor(), &username);
     Ok(no_content())
 }
