@@ -224,10 +224,8 @@ fn sigterm_finishes_every_request_in_flight_and_refuses_new_connections() {
             "{}&username=alice&password=alice-pw",
             crate::browser::enc(&request)
         ));
-        let transfers: Vec<Transfer> = workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap())
-            .collect();
+        let transfers: Vec<Vec<Transfer>> =
+            workers.into_iter().map(|w| w.join().unwrap()).collect();
         let status = server.wait_exit(Duration::from_secs(15));
         (
             transfers,
@@ -246,21 +244,24 @@ fn sigterm_finishes_every_request_in_flight_and_refuses_new_connections() {
         took < Duration::from_secs(8),
         "took {took:?} to exit; the deadline is 10 s"
     );
-    // Every request the workers sent got a complete 200 with a token; the only failures are
-    // requests never sent, refused at connect after the listener closed (curl exit 7; curl
-    // retries on a new connection a request whose keep-alive connection closed unanswered).
+    // Every request the server read got a complete 200 with a token. On each worker's
+    // keep-alive connection the successes come first; then at most one request may meet the
+    // connection as the server closes it idle (RFC 9112 §9.6: it was never read, so curl gets
+    // no byte of a response: exit 52 empty reply, 55/56 send/receive failure), and every later
+    // one is refused at connect (exit 7) as the listener is closed.
     let mut received = 0;
-    for t in &transfers {
-        if t.token().is_some() {
-            received += 1;
-        } else {
-            assert_eq!(
-                (t.status, t.exit),
-                (0, 7),
+    for worker in &transfers {
+        let answered = worker.iter().take_while(|t| t.token().is_some()).count();
+        received += answered;
+        for (i, t) in worker[answered..].iter().enumerate() {
+            let unread = i == 0 && t.status == 0 && [52, 55, 56].contains(&t.exit);
+            assert!(
+                unread || (t.status, t.exit) == (0, 7),
                 "a request was cut or reset: {t:?}; log:\n{log}"
             );
         }
     }
+    let transfers: Vec<&Transfer> = transfers.iter().flatten().collect();
     assert!(received >= 40, "load ran: {received} tokens");
     assert!(
         received < transfers.len(),
