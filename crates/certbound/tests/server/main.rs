@@ -16,6 +16,7 @@ mod client_auth_mtls;
 mod client_auth_secret;
 mod code_flow;
 mod console;
+mod doctor;
 mod e2e;
 mod introspection;
 mod jwks_uri;
