@@ -115,7 +115,9 @@ async fn introspect(
         Some(j) if j["active"] == true => {
             let cnf = j["cnf"]["x5t#S256"].as_str().unwrap_or_default();
             if cnf == thumbprint {
-                Ok(format!("introspection cnf.x5t#S256 {thumbprint} matches --cert"))
+                Ok(format!(
+                    "introspection cnf.x5t#S256 {thumbprint} matches --cert"
+                ))
             } else {
                 Err(format!(
                     "introspection cnf.x5t#S256 is {cnf:?}, --cert's thumbprint is {thumbprint} (RFC 8705 §3.1)"

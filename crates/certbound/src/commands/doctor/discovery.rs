@@ -68,9 +68,7 @@ async fn get_json(doctor: &Doctor, url: Url) -> Result<Value, String> {
     if answer.status != 200 {
         return Err(format!("GET {url}: HTTP {}", answer.status));
     }
-    answer
-        .json()
-        .ok_or_else(|| format!("GET {url}: not JSON"))
+    answer.json().ok_or_else(|| format!("GET {url}: not JSON"))
 }
 
 /// `issuer` equals `--url` exactly, every endpoint is https under the issuer's origin, and

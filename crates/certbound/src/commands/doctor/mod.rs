@@ -132,7 +132,12 @@ pub async fn run(args: DoctorArgs) -> Result<()> {
 
 /// The table: a header, one row per check, then a summary line.
 fn table(checks: &[Check]) -> String {
-    let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(5).max(5);
+    let width = checks
+        .iter()
+        .map(|c| c.name.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
     let mut out = format!("{:width$}  RESULT  DETAIL\n", "CHECK");
     for c in checks {
         let result = match c.outcome {
@@ -189,7 +194,8 @@ fn root_store(cacert: Option<&Path>) -> Result<RootCertStore> {
     let mut roots = RootCertStore::empty();
     match cacert {
         Some(path) => {
-            let pem = std::fs::read(path).with_context(|| format!("--cacert {}", path.display()))?;
+            let pem =
+                std::fs::read(path).with_context(|| format!("--cacert {}", path.display()))?;
             for cert in CertificateDer::pem_slice_iter(&pem) {
                 roots
                     .add(cert.with_context(|| format!("{} is not PEM", path.display()))?)

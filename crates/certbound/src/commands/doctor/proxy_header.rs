@@ -13,10 +13,7 @@ pub(super) async fn run(doctor: &Doctor) -> Check {
     };
     let cert = &client.identity.certificate;
     let pem = cert.to_pem();
-    let base64: String = pem
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .collect();
+    let base64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
     let single_line = format!("-----BEGIN CERTIFICATE-----{base64}-----END CERTIFICATE-----");
     let headers = [
         // WSO2's guide: single-line PEM.
@@ -51,9 +48,7 @@ pub(super) async fn run(doctor: &Doctor) -> Check {
             Ok(answer) => {
                 answered = true;
                 if answer.status == 200
-                    && answer
-                        .json()
-                        .is_some_and(|j| j["access_token"].is_string())
+                    && answer.json().is_some_and(|j| j["access_token"].is_string())
                 {
                     accepted.push(*header);
                 }
@@ -71,7 +66,10 @@ pub(super) async fn run(doctor: &Doctor) -> Check {
         }
     }
     if !answered {
-        return Check::fail(NAME, format!("the token endpoint did not answer: {}", seen.join(", ")));
+        return Check::fail(
+            NAME,
+            format!("the token endpoint did not answer: {}", seen.join(", ")),
+        );
     }
     if accepted.is_empty() {
         Check::pass(

@@ -102,15 +102,24 @@ async fn legacy(host: &str, port: u16, name: &'static str, minor: u8) -> Check {
             [ALERT, _, _, _, _, level, description, ..] => Check::pass(
                 name,
                 format!(
-                    "{version} ClientHello: alert level {level} description {description}{}",
-                    if *description == 70 {
-                        " (protocol_version)"
-                    } else {
-                        ""
-                    }
+                    "{version} ClientHello refused: alert {} (level {level}, description {description})",
+                    alert_name(*description)
                 ),
             ),
-            [HANDSHAKE, _, _, _, _, SERVER_HELLO, _, _, _, 3, server_minor, ..] => Check::fail(
+            [
+                HANDSHAKE,
+                _,
+                _,
+                _,
+                _,
+                SERVER_HELLO,
+                _,
+                _,
+                _,
+                3,
+                server_minor,
+                ..,
+            ] => Check::fail(
                 name,
                 format!(
                     "{version} ClientHello answered with a ServerHello for TLS 1.{}: offer TLS 1.2 and 1.3 only",
@@ -130,6 +139,19 @@ async fn legacy(host: &str, port: u16, name: &'static str, minor: u8) -> Check {
             name,
             format!("{version} ClientHello: no answer within {TIMEOUT:?}"),
         ),
+    }
+}
+
+/// Alert descriptions a refusing server sends (RFC 2246 §7.2, RFC 4346 §7.2).
+fn alert_name(description: u8) -> &'static str {
+    match description {
+        40 => "handshake_failure",
+        47 => "illegal_parameter",
+        50 => "decode_error",
+        70 => "protocol_version",
+        71 => "insufficient_security",
+        80 => "internal_error",
+        _ => "other",
     }
 }
 
@@ -155,9 +177,7 @@ fn legacy_client_hello(minor: u8, host: &str) -> Vec<u8> {
     // mandatory), TLS_RSA_WITH_AES_128/256_CBC_SHA (RFC 3268), the ECDHE_RSA and ECDHE_ECDSA
     // AES-CBC suites (RFC 4492 §6), so a server that still speaks these versions can answer
     // whatever its key type.
-    let suites: [u16; 7] = [
-        0x000A, 0x002F, 0x0035, 0xC013, 0xC014, 0xC009, 0xC00A,
-    ];
+    let suites: [u16; 7] = [0x000A, 0x002F, 0x0035, 0xC013, 0xC014, 0xC009, 0xC00A];
     body.extend(u16::try_from(suites.len() * 2).unwrap_or(0).to_be_bytes());
     for s in suites {
         body.extend(s.to_be_bytes());
