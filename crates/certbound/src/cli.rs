@@ -55,6 +55,37 @@ pub enum Command {
     /// Run the demo web client (like WSO2's Playground2) and a protected API against a
     /// running certbound.
     Playground(PlaygroundArgs),
+    /// Check a running deployment from the outside, as a client would, and print a
+    /// pass/fail table (exit status 1 when a check fails).
+    Doctor(DoctorArgs),
+}
+
+/// `doctor` arguments.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The issuer identifier, exactly as clients configure it, e.g.
+    /// https://auth.example.com/oauth2/token.
+    #[arg(long, value_name = "URL")]
+    pub url: String,
+    /// PEM file of the CA that signed the server's certificate (default: system roots).
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// A registered tls_client_auth or self_signed_tls_client_auth client allowed the
+    /// client_credentials grant, for the proxy-header and binding checks.
+    #[arg(long, allow_hyphen_values = true, requires = "cert")]
+    pub client_id: Option<String>,
+    /// The client's certificate (PEM).
+    #[arg(long, value_name = "FILE", requires_all = ["key", "client_id"])]
+    pub cert: Option<PathBuf>,
+    /// The client's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Any other certificate (PEM), for presenting the token with the wrong certificate.
+    #[arg(long, value_name = "FILE", requires_all = ["other_key", "cert"])]
+    pub other_cert: Option<PathBuf>,
+    /// The other certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "other_cert")]
+    pub other_key: Option<PathBuf>,
 }
 
 /// `playground` arguments.

@@ -73,6 +73,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Registration(r) => commands::registration::run(&config, r).await,
             Command::Migrate => commands::migrate::run(&config).await,
             Command::Playground(p) => playground::run(config, p).await,
+            Command::Doctor(d) => commands::doctor::run(d).await,
         }
     })
 }

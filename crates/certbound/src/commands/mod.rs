@@ -2,6 +2,7 @@
 //! server runs (SQLite WAL with a busy timeout).
 
 pub mod client;
+pub mod doctor;
 pub mod keys;
 pub mod migrate;
 pub mod registration;

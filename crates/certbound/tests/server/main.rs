@@ -16,6 +16,7 @@ mod client_auth_mtls;
 mod client_auth_secret;
 mod code_flow;
 mod console;
+mod doctor;
 mod durability;
 mod e2e;
 mod introspection;
