@@ -156,13 +156,13 @@ impl Parser<'_> {
             .filter_map(|pair| hex_pair(pair.first().copied(), pair.get(1).copied()))
             .collect();
         let tlv = der::read_single(&bytes).ok_or_else(|| err("#hexstring is not one BER value"))?;
-        if is_string_tag(tlv.tag) {
-            der::decode_string(tlv.tag, tlv.content)
-                .map(AttrValue::Text)
-                .ok_or_else(|| err("#hexstring holds an invalid character string"))
-        } else {
-            Ok(AttrValue::Binary(tlv.whole.to_vec()))
-        }
+        // A character string that does not decode (invalid UTF-8 in a UTF8String, say) stays
+        // its encoding, exactly as a certificate's own DN keeps it (`dn.rs`), so the hex form
+        // printed for such a value reads back equal (found by the `certificate` fuzz target).
+        Ok(match der::decode_string(tlv.tag, tlv.content) {
+            Some(text) => AttrValue::Text(text),
+            None => AttrValue::Binary(tlv.whole.to_vec()),
+        })
     }
 
     /// RFC 2253 §4 quoted value: everything up to the closing unescaped `"`.
@@ -220,21 +220,6 @@ impl Parser<'_> {
             Some(_) => Err(err("invalid escape")),
         }
     }
-}
-
-fn is_string_tag(t: u8) -> bool {
-    use der::tag;
-    matches!(
-        t,
-        tag::UTF8
-            | tag::NUMERIC
-            | tag::PRINTABLE
-            | tag::TELETEX
-            | tag::IA5
-            | tag::VISIBLE
-            | tag::UNIVERSAL
-            | tag::BMP
-    )
 }
 
 fn hex_pair(hi: Option<u8>, lo: Option<u8>) -> Option<u8> {

@@ -70,7 +70,11 @@ fn ber_hexstring_values_are_decoded() {
     assert!(invalid("CN=#13"));
     assert!(invalid("CN=#1304476167"));
     assert!(invalid("CN=#13034761676100"));
-    assert!(invalid("CN=#0C01FF"));
+    // A UTF8String that is not UTF-8 stays its encoding, as in a certificate's own DN.
+    let undecodable = dn("CN=#0C01FF");
+    assert_eq!(undecodable, dn("CN=#0c01ff"));
+    assert_ne!(undecodable, dn("CN=#0C01FE"));
+    assert_eq!(undecodable.to_rfc4514(), "CN=#0C01FF");
     assert!(invalid("CN=#"));
     assert!(invalid("CN=#zz"));
 }
@@ -181,4 +185,29 @@ fn parser_never_panics_on_random_input() {
             );
         }
     }
+}
+
+/// Regression (fuzz target `certificate`): a certificate whose subject has a UTF8String that
+/// is not UTF-8 prints it as `#hex`, and that printed DN must read back to match the
+/// certificate (it is what an operator registers as `tls_client_auth_subject_dn`).
+#[test]
+fn an_undecodable_subject_value_prints_as_hex_and_reads_back_matching() {
+    use crate::{ClientCertificate, SubjectMatch};
+    let sample = ClientCertificate::from_pem(crate::vectors::WSO2_SAMPLE_CERT_PEM).unwrap();
+    let mut der = sample[0].der().to_vec();
+    // The subject's L=Colombo (the issuer's comes first) becomes the bytes of the crash input.
+    let at = der
+        .windows(7)
+        .enumerate()
+        .filter(|(_, w)| *w == b"Colombo")
+        .map(|(i, _)| i)
+        .nth(1)
+        .unwrap();
+    der[at..at + 7].copy_from_slice(b"ColP\x00b\xb4");
+    let cert = ClientCertificate::from_der(der).unwrap();
+    let printed = cert.subject_dn().to_rfc4514();
+    assert!(printed.contains("L=#0C07436F6C500062B4"), "{printed}");
+    let back = dn(&printed);
+    assert_eq!(&back, cert.subject_dn());
+    assert!(cert.matches(&SubjectMatch::SubjectDn(back)));
 }
