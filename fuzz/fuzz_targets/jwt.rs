@@ -30,7 +30,11 @@ fuzz_target!(|data: &[u8]| {
         let _ = verify_jwt(token, &jwk);
         let _ = certbound_resource::verify_offline(token, &jwk, NOW);
     } else {
-        let Ok(claims) = serde_json::from_slice::<serde_json::Value>(rest) else {
+        // A JWT claims set is a JSON object (RFC 7519 §7.2 step 10); the server only signs
+        // objects, so only objects are signed here.
+        let Ok(claims @ serde_json::Value::Object(_)) =
+            serde_json::from_slice::<serde_json::Value>(rest)
+        else {
             return;
         };
         let token = key.sign_jwt(Some("at+jwt"), &claims).expect("signing");
