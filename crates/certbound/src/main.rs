@@ -6,6 +6,7 @@ mod commands;
 mod config;
 mod console;
 mod devtls;
+mod error_text;
 mod expiry;
 mod fsutil;
 mod http;

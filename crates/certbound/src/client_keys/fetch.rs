@@ -11,7 +11,6 @@ use certbound_mtls::Thumbprint;
 use rustls::RootCertStore;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject as _;
-use std::error::Error as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -74,7 +73,9 @@ impl HttpsFetcher {
         if !host.starts_with('[') && host.parse::<std::net::IpAddr>().is_err() {
             builder = builder.resolve_to_addrs(&host, &addrs);
         }
-        let client = builder.build().map_err(|e| fetch_error(chain(&e)))?;
+        let client = builder
+            .build()
+            .map_err(|e| fetch_error(crate::error_text::chain(&e)))?;
         let response = client
             .get(url)
             .header(
@@ -83,7 +84,7 @@ impl HttpsFetcher {
             )
             .send()
             .await
-            .map_err(|e| fetch_error(chain(&e)))?;
+            .map_err(|e| fetch_error(crate::error_text::chain(&e)))?;
         let body = read_bounded(response).await?;
         let set: serde_json::Value =
             serde_json::from_slice(&body).map_err(|_| fetch_error("the response is not JSON"))?;
@@ -105,7 +106,11 @@ async fn read_bounded(mut response: reqwest::Response) -> Result<Vec<u8>, KeySou
         return Err(too_large());
     }
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| fetch_error(chain(&e)))? {
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| fetch_error(crate::error_text::chain(&e)))?
+    {
         if body.len() + chunk.len() > MAX_BODY {
             return Err(too_large());
         }
@@ -157,18 +162,6 @@ impl reqwest::dns::Resolve for NoDns {
 
 fn fetch_error(message: impl Into<String>) -> KeySourceError {
     KeySourceError::Fetch(message.into())
-}
-
-/// An error with its causes (reqwest's own message rarely says what went wrong), for the log.
-fn chain(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -155,7 +155,7 @@ async fn send(mut exchange: Exchange, request: reqwest::RequestBuilder) -> Excha
     let response = match request.send().await {
         Ok(r) => r,
         Err(e) => {
-            exchange.error = Some(error_chain(&e));
+            exchange.error = Some(crate::error_text::chain(&e));
             return exchange;
         }
     };
@@ -179,21 +179,9 @@ async fn send(mut exchange: Exchange, request: reqwest::RequestBuilder) -> Excha
             }
             Err(_) => exchange.response_body = text,
         },
-        Err(e) => exchange.error = Some(error_chain(&e)),
+        Err(e) => exchange.error = Some(crate::error_text::chain(&e)),
     }
     exchange
-}
-
-/// The error and its causes, one line.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// What to do about a failed exchange with certbound, if anything is known.

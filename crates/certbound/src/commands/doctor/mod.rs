@@ -11,7 +11,9 @@ mod proxy_header;
 mod tls_versions;
 
 use crate::cli::DoctorArgs;
+use crate::error_text::chain as error_chain;
 use anyhow::{Context, Result, bail};
+use certbound_core::authorize::encode as percent_encode;
 use certbound_mtls::ClientCertificate;
 use reqwest::Url;
 use rustls::RootCertStore;
@@ -327,31 +329,6 @@ fn form_post(http: &reqwest::Client, url: Url, fields: &[(&str, &str)]) -> reqwe
             "application/x-www-form-urlencoded",
         )
         .body(body)
-}
-
-/// Percent-encodes everything but RFC 3986 §2.3 unreserved characters.
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// The error and its causes on one line (reqwest hides the TLS reason in the sources).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]
