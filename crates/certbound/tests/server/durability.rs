@@ -6,7 +6,7 @@
 
 use crate::browser::Browser;
 use crate::code_flow::{VERIFIER, obtain_code, provision, redeem};
-use crate::harness::{Response, Server};
+use crate::harness::{Response, Server, postgres};
 use crate::pki::{self, Identity, Validity};
 use crate::shutdown::{Target, Transfer, keep_alive_worker};
 use serde_json::Value;
@@ -156,4 +156,60 @@ fn sigkill_under_load_loses_no_token_and_no_grant_is_redeemable_twice() {
         .assert_error(400, "invalid_grant");
     // And the server issues tokens again.
     server.token_with_cert(&load_client, &load_id);
+}
+
+/// The WAL of the SQLite store is synced with fdatasync(2), as `.cargo/config.toml` builds it
+/// (`HAVE_FDATASYNC`), and every token is synced before its response: strace, attached to the
+/// running server, sees at least one fdatasync per token request answered and never an
+/// fsync(2), which would also write the file's mtime on every commit.
+#[test]
+fn the_sqlite_store_syncs_each_commit_with_fdatasync_never_fsync() {
+    if postgres() {
+        // PostgreSQL syncs its own WAL (wal_sync_method); nothing of certbound's to see.
+        return;
+    }
+    let server = Server::start();
+    let id = pki::self_signed(server.path(), "sync", "sync", Validity::Current);
+    let client = server.self_signed_client(&id.cert, &[]);
+    server.token_with_cert(&client, &id);
+    let trace = server.path().join("strace.txt");
+    let mut strace = std::process::Command::new("strace")
+        .args(["-f", "-e", "trace=fsync,fdatasync", "-o"])
+        .arg(&trace)
+        .args(["-p", &server.pid().to_string()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("strace (scripts/test installs it)");
+    // strace says "Process N attached" on stderr for every thread once it traces them.
+    let mut stderr = std::io::BufReader::new(strace.stderr.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
+    assert!(line.contains("attached"), "strace did not attach: {line}");
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    std::thread::sleep(Duration::from_millis(300));
+    const REQUESTS: usize = 5;
+    for _ in 0..REQUESTS {
+        // One at a time: each is its own group commit, so each needs its own sync.
+        server.token_with_cert(&client, &id);
+    }
+    interrupt(strace.id());
+    let _ = strace.wait();
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let fdatasync = text.matches("fdatasync(").count();
+    let fsync = text.lines().filter(|l| l.contains(" fsync(")).count();
+    assert!(
+        fdatasync >= REQUESTS,
+        "{REQUESTS} tokens, each committed on its own, need at least {REQUESTS} fdatasync calls; strace saw {fdatasync}:\n{text}"
+    );
+    assert_eq!(fsync, 0, "no fsync(2) expected:\n{text}");
+}
+
+/// Stops strace with SIGINT, so it detaches from the server cleanly (SIGKILL could leave the
+/// traced threads stopped).
+fn interrupt(pid: u32) {
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
 }
