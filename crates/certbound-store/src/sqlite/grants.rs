@@ -2,7 +2,7 @@
 //! of its value. Code redemption is a single conditional UPDATE, so of two concurrent
 //! redemptions exactly one wins.
 
-use super::{SqliteStore, err, list, thumbprint};
+use super::{SqliteStore, err, list};
 use async_trait::async_trait;
 use certbound_core::model::{AccessTokenRecord, AuthorizationCodeRecord, RefreshTokenRecord};
 use certbound_core::secret::TokenHash;
@@ -118,34 +118,12 @@ impl GrantStore for SqliteStore {
         self.writer.refresh_token(t.clone()).await
     }
 
+    /// Grouped with concurrent look-ups (see `group_read`).
     async fn find_refresh_token(
         &self,
         hash: &TokenHash,
     ) -> Result<Option<RefreshTokenRecord>, StoreError> {
-        let row = sqlx::query("SELECT * FROM refresh_tokens WHERE token_hash = ?")
-            .bind(hash.0.to_vec())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
-        row.map(|r| {
-            Ok(RefreshTokenRecord {
-                hash: *hash,
-                client_id: r.try_get("client_id").map_err(err)?,
-                subject: r.try_get("subject").map_err(err)?,
-                scope: r.try_get("scope").map_err(err)?,
-                claims: list(&r.try_get::<String, _>("claims").map_err(err)?),
-                cnf: thumbprint(r.try_get("cnf").map_err(err)?)?,
-                code: hash_of(&r, "code_hash")?,
-                sid: r.try_get("sid").map_err(err)?,
-                auth_time: r.try_get("auth_time").map_err(err)?,
-                issued_at: r.try_get("issued_at").map_err(err)?,
-                expires_at: r.try_get("expires_at").map_err(err)?,
-                absolute_expires_at: r.try_get("absolute_expires_at").map_err(err)?,
-                used_at: r.try_get("used_at").map_err(err)?,
-                revoked: r.try_get("revoked").map_err(err)?,
-            })
-        })
-        .transpose()
+        self.refresh_reads.find(*hash).await
     }
 
     /// Group-committed (see `group_commit`); of concurrent uses exactly one wins, as the

@@ -273,6 +273,20 @@ async fn together(
         if !access.is_empty() {
             insert_access(&mut tx, &access).await.map_err(err)?;
         }
+        // Every grant of the batch in one statement too, in queue order.
+        let grants: Vec<&GrantTokens> = writes
+            .iter()
+            .filter_map(|w| match w {
+                Write::Grant(t, _) => Some(&**t),
+                _ => None,
+            })
+            .collect();
+        let mut granted = if grants.is_empty() {
+            Vec::new()
+        } else {
+            grant(&mut tx, &grants).await?
+        }
+        .into_iter();
         let mut outcomes = Vec::with_capacity(writes.len());
         for w in &writes {
             outcomes.push(match w {
@@ -291,7 +305,9 @@ async fn together(
                 Write::Redeem(h, client_id, _) => {
                     Outcome::Redeemed(Box::new(redeem(&mut tx, h, client_id).await?))
                 }
-                Write::Grant(t, _) => Outcome::Grant(grant(&mut tx, t).await?),
+                Write::Grant(..) => Outcome::Grant(granted.next().ok_or_else(|| {
+                    StoreError::Other("a grant of the batch has no outcome".into())
+                })?),
             });
         }
         tx.commit().await.map_err(err)?;
@@ -366,7 +382,10 @@ async fn alone(
         Write::Grant(t, r) => {
             let v = async {
                 let mut tx = c.begin().await.map_err(err)?;
-                let stored = grant(&mut tx, &t).await?;
+                let stored = grant(&mut tx, &[&t])
+                    .await?
+                    .pop()
+                    .ok_or_else(|| StoreError::Other("the grant has no outcome".into()))?;
                 tx.commit().await.map_err(err)?;
                 Ok(stored)
             }
@@ -475,57 +494,79 @@ async fn redeem(
     })
 }
 
-/// A grant's tokens, inside the batch's transaction, in one statement (the `grant_writes`
-/// view of migration 0008, so one round trip to SQLite's thread instead of four): the rotated
-/// refresh token is used (or nothing happens), the new tokens inserted, and inserted revoked if
-/// the grant was revoked. SQLite runs one write transaction at a time, so a revocation of the
-/// grant commits either before this (the flag is seen here) or after it (and then revokes these
-/// rows too).
-async fn grant(c: &mut SqliteConnection, t: &GrantTokens) -> Result<GrantStored, StoreError> {
-    let (a, r) = (&t.access, t.refresh.as_ref());
-    let revoked: Option<bool> = sqlx::query_scalar(
+/// Grants' tokens, inside the batch's transaction, in one statement for all of them (the
+/// `grant_writes` view of migration 0008, one row per grant, so one round trip to SQLite's
+/// thread for the whole batch instead of four per grant): per grant, in the order given, the
+/// rotated refresh token is used (or nothing happens), the new tokens inserted, and inserted
+/// revoked if the grant was revoked. SQLite runs one write transaction at a time, so a
+/// revocation of a grant commits either before this (the flag is seen here) or after it (and
+/// then revokes these rows too). The outcomes come back in the order of `grants`.
+async fn grant(
+    c: &mut SqliteConnection,
+    grants: &[&GrantTokens],
+) -> Result<Vec<GrantStored>, StoreError> {
+    let rows: Vec<serde_json::Value> = grants.iter().map(|t| grant_row(t)).collect();
+    // RETURNING rows come in no promised order: each names its grant by the access token.
+    let found: Vec<(Vec<u8>, Option<bool>)> = sqlx::query_as(
         "INSERT INTO grant_writes (family, used_hash, used_at, a_token_hash, a_client_id, \
          a_subject, a_scope, a_issued_at, a_expires_at, a_cnf, a_revoked, a_claims, a_code_hash, \
          r_token_hash, r_client_id, r_subject, r_scope, r_claims, r_cnf, r_code_hash, r_sid, \
          r_issued_at, r_expires_at, r_revoked, r_auth_time, r_absolute_expires_at, r_used_at) \
-         VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) \
-         RETURNING (SELECT revoked FROM access_tokens WHERE token_hash = a_token_hash)",
+         SELECT unhex(value->>0), unhex(value->>1), value->>2, unhex(value->>3), value->>4, \
+         value->>5, value->>6, value->>7, value->>8, value->>9, value->>10, value->>11, \
+         unhex(value->>12), unhex(value->>13), value->>14, value->>15, value->>16, value->>17, \
+         value->>18, unhex(value->>19), value->>20, value->>21, value->>22, value->>23, \
+         value->>24, value->>25, value->>26 FROM jsonb_each(?) \
+         RETURNING a_token_hash, (SELECT revoked FROM access_tokens WHERE token_hash = a_token_hash)",
     )
-    .bind(t.family.0.to_vec())
-    .bind(t.rotate.map(|(h, _)| h.0.to_vec()))
-    .bind(t.rotate.map(|(_, now)| now))
-    .bind(a.hash.0.to_vec())
-    .bind(&a.client_id)
-    .bind(&a.subject)
-    .bind(&a.scope)
-    .bind(a.issued_at)
-    .bind(a.expires_at)
-    .bind(a.cnf.map(|c| c.to_base64url()))
-    .bind(a.revoked)
-    .bind(a.claims.join(" "))
-    .bind(a.code.map(|c| c.0.to_vec()))
-    .bind(r.map(|r| r.hash.0.to_vec()))
-    .bind(r.map(|r| &r.client_id))
-    .bind(r.map(|r| &r.subject))
-    .bind(r.map(|r| &r.scope))
-    .bind(r.map(|r| r.claims.join(" ")))
-    .bind(r.and_then(|r| r.cnf.map(|c| c.to_base64url())))
-    .bind(r.and_then(|r| r.code.map(|c| c.0.to_vec())))
-    .bind(r.map(|r| &r.sid))
-    .bind(r.map(|r| r.issued_at))
-    .bind(r.map(|r| r.expires_at))
-    .bind(r.map(|r| r.revoked))
-    .bind(r.map(|r| r.auth_time))
-    .bind(r.map(|r| r.absolute_expires_at))
-    .bind(r.and_then(|r| r.used_at))
-    .fetch_one(&mut *c)
+    .bind(serde_json::Value::Array(rows).to_string())
+    .fetch_all(&mut *c)
     .await
     .map_err(err)?;
-    Ok(match revoked {
-        None => GrantStored::AlreadyUsed,
-        Some(false) => GrantStored::Stored,
-        Some(true) => GrantStored::FamilyRevoked,
-    })
+    let found: std::collections::HashMap<Vec<u8>, Option<bool>> = found.into_iter().collect();
+    grants
+        .iter()
+        .map(|t| match found.get(t.access.hash.0.as_slice()) {
+            Some(None) => Ok(GrantStored::AlreadyUsed),
+            Some(Some(false)) => Ok(GrantStored::Stored),
+            Some(Some(true)) => Ok(GrantStored::FamilyRevoked),
+            None => Err(StoreError::Other("a grant write returned no row".into())),
+        })
+        .collect()
+}
+
+/// One `grant_writes` row as the JSON array `grant` reads; hashes as hex.
+fn grant_row(t: &GrantTokens) -> serde_json::Value {
+    let (a, r) = (&t.access, t.refresh.as_ref());
+    serde_json::json!([
+        hex(&t.family.0),
+        t.rotate.map(|(h, _)| hex(&h.0)),
+        t.rotate.map(|(_, now)| now),
+        hex(&a.hash.0),
+        a.client_id,
+        a.subject,
+        a.scope,
+        a.issued_at,
+        a.expires_at,
+        a.cnf.map(|c| c.to_base64url()),
+        i64::from(a.revoked),
+        a.claims.join(" "),
+        a.code.map(|c| hex(&c.0)),
+        r.map(|r| hex(&r.hash.0)),
+        r.map(|r| &r.client_id),
+        r.map(|r| &r.subject),
+        r.map(|r| &r.scope),
+        r.map(|r| r.claims.join(" ")),
+        r.and_then(|r| r.cnf.map(|c| c.to_base64url())),
+        r.and_then(|r| r.code.map(|c| hex(&c.0))),
+        r.map(|r| &r.sid),
+        r.map(|r| r.issued_at),
+        r.map(|r| r.expires_at),
+        r.map(|r| i64::from(r.revoked)),
+        r.map(|r| r.auth_time),
+        r.map(|r| r.absolute_expires_at),
+        r.and_then(|r| r.used_at),
+    ])
 }
 
 async fn use_refresh(

@@ -1,12 +1,14 @@
-//! Grouped look-ups of access tokens by hash (introspection, userinfo, the resource side):
-//! concurrent look-ups share one SELECT on a connection of their own, so a burst of
-//! introspection requests costs one round trip to SQLite's worker thread instead of one each.
+//! Grouped look-ups by token hash (access tokens for introspection, userinfo and the resource
+//! side; refresh tokens for the refresh grant): concurrent look-ups share one SELECT on a
+//! connection of their own, so a burst of requests costs one round trip to SQLite's worker
+//! thread instead of one each, and the connection's page cache is rebuilt once per batch
+//! after a commit rather than once per look-up.
 //!
 //! The queue is bounded like the group commit's: when full, a look-up fails at once as
 //! `Unavailable` (503 with Retry-After upstream).
 
 use super::{err, list, thumbprint};
-use certbound_core::model::AccessTokenRecord;
+use certbound_core::model::{AccessTokenRecord, RefreshTokenRecord};
 use certbound_core::secret::TokenHash;
 use certbound_core::store::StoreError;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteRow};
@@ -19,28 +21,70 @@ const QUEUE: usize = 4096;
 /// Most look-ups in one SELECT.
 const MAX_BATCH: usize = 256;
 
-/// Every token whose key is in the JSON array of hex keys bound to the one parameter. The
-/// CROSS JOIN keeps the keys as the outer loop, so each is one index look-up (the planner
-/// would otherwise be free to scan the table).
-const SELECT: &str = "SELECT t.* FROM json_each(?) AS k \
-     CROSS JOIN access_tokens AS t ON t.token_hash = unhex(k.value)";
+/// One table a grouped reader looks rows up in, by token hash.
+pub(super) trait Lookup: Send + 'static {
+    /// What a row decodes to.
+    type Record: Clone + Send + 'static;
+    /// Every row whose key is in the JSON array of hex keys bound to the one parameter. The
+    /// CROSS JOIN keeps the keys as the outer loop, so each is one index look-up (the planner
+    /// would otherwise be free to scan the table).
+    const SELECT: &'static str;
+    /// What is looked up, for error messages.
+    const WHAT: &'static str;
+    /// The row's key and record.
+    fn decode(row: &SqliteRow) -> Result<(TokenHash, Self::Record), StoreError>;
+}
 
-type Reply = oneshot::Sender<Result<Option<AccessTokenRecord>, StoreError>>;
+/// Access tokens (`access_tokens`).
+pub(super) struct AccessTokens;
+
+impl Lookup for AccessTokens {
+    type Record = AccessTokenRecord;
+    const SELECT: &'static str = "SELECT t.* FROM json_each(?) AS k \
+         CROSS JOIN access_tokens AS t ON t.token_hash = unhex(k.value)";
+    const WHAT: &'static str = "token";
+    fn decode(row: &SqliteRow) -> Result<(TokenHash, AccessTokenRecord), StoreError> {
+        access_token_from_row(row).map(|t| (t.hash, t))
+    }
+}
+
+/// Refresh tokens (`refresh_tokens`).
+pub(super) struct RefreshTokens;
+
+impl Lookup for RefreshTokens {
+    type Record = RefreshTokenRecord;
+    const SELECT: &'static str = "SELECT t.* FROM json_each(?) AS k \
+         CROSS JOIN refresh_tokens AS t ON t.token_hash = unhex(k.value)";
+    const WHAT: &'static str = "refresh token";
+    fn decode(row: &SqliteRow) -> Result<(TokenHash, RefreshTokenRecord), StoreError> {
+        refresh_token_from_row(row).map(|t| (t.hash, t))
+    }
+}
+
+type Reply<R> = oneshot::Sender<Result<Option<R>, StoreError>>;
 
 /// The sending side; cheap to clone. Dropping every clone stops the reader task.
-#[derive(Clone)]
-pub(super) struct TokenReader {
-    queue: mpsc::Sender<(TokenHash, Reply)>,
+pub(super) struct Reader<L: Lookup> {
+    queue: mpsc::Sender<(TokenHash, Reply<L::Record>)>,
     closer: super::worker::Closer,
 }
 
-impl TokenReader {
+impl<L: Lookup> Clone for Reader<L> {
+    fn clone(&self) -> Self {
+        Reader {
+            queue: self.queue.clone(),
+            closer: self.closer.clone(),
+        }
+    }
+}
+
+impl<L: Lookup> Reader<L> {
     /// Starts the reader task on the current Tokio runtime.
-    pub(super) fn spawn(options: SqliteConnectOptions) -> TokenReader {
+    pub(super) fn spawn(options: SqliteConnectOptions) -> Reader<L> {
         let (queue, jobs) = mpsc::channel(QUEUE);
         let (closer, close) = super::worker::channel();
-        tokio::spawn(run(options, jobs, close));
-        TokenReader { queue, closer }
+        tokio::spawn(run::<L>(options, jobs, close));
+        Reader { queue, closer }
     }
 
     /// Answers the look-ups already queued, then closes the reader's connection.
@@ -48,36 +92,30 @@ impl TokenReader {
         self.closer.close().await;
     }
 
-    /// The token stored under `hash`, if any.
-    pub(super) async fn find(
-        &self,
-        hash: TokenHash,
-    ) -> Result<Option<AccessTokenRecord>, StoreError> {
+    /// The row stored under `hash`, if any.
+    pub(super) async fn find(&self, hash: TokenHash) -> Result<Option<L::Record>, StoreError> {
+        let stopped = || StoreError::Unavailable(format!("the {} reader has stopped", L::WHAT));
         let (reply, answer) = oneshot::channel();
         self.queue.try_send((hash, reply)).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => {
-                StoreError::Unavailable("the token look-up queue is full".into())
+                StoreError::Unavailable(format!("the {} look-up queue is full", L::WHAT))
             }
-            mpsc::error::TrySendError::Closed(_) => {
-                StoreError::Unavailable("the token reader has stopped".into())
-            }
+            mpsc::error::TrySendError::Closed(_) => stopped(),
         })?;
-        answer
-            .await
-            .map_err(|_| StoreError::Unavailable("the token reader has stopped".into()))?
+        answer.await.map_err(|_| stopped())?
     }
 }
 
-async fn run(
+async fn run<L: Lookup>(
     options: SqliteConnectOptions,
-    mut jobs: mpsc::Receiver<(TokenHash, Reply)>,
+    mut jobs: mpsc::Receiver<(TokenHash, Reply<L::Record>)>,
     mut close: super::worker::CloseRequests,
 ) {
     let mut conn: Option<SqliteConnection> = None;
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while close.next_batch(&mut jobs, &mut batch, MAX_BATCH).await {
         let (hashes, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
-        match select(&options, &mut conn, &hashes).await {
+        match select::<L>(&options, &mut conn, &hashes).await {
             Ok(found) => {
                 // The same token may be asked for several times in one batch.
                 for (h, r) in hashes.iter().zip(replies) {
@@ -100,11 +138,11 @@ async fn run(
 
 /// Looks every hash up in one statement, connecting first if needed; a connection that
 /// failed is dropped and reopened by the next batch.
-async fn select(
+async fn select<L: Lookup>(
     options: &SqliteConnectOptions,
     conn: &mut Option<SqliteConnection>,
     hashes: &[TokenHash],
-) -> Result<HashMap<TokenHash, AccessTokenRecord>, StoreError> {
+) -> Result<HashMap<TokenHash, L::Record>, StoreError> {
     let c = match conn {
         Some(c) => c,
         None => conn.insert(SqliteConnection::connect_with(options).await.map_err(err)?),
@@ -114,7 +152,7 @@ async fn select(
         .map(|h| super::group_commit::hex(&h.0))
         .collect();
     let keys = serde_json::Value::from(keys).to_string();
-    let rows = match sqlx::query(SELECT).bind(keys).fetch_all(&mut *c).await {
+    let rows = match sqlx::query(L::SELECT).bind(keys).fetch_all(&mut *c).await {
         Ok(rows) => rows,
         Err(e @ sqlx::Error::Database(_)) => return Err(err(e)),
         Err(e) => {
@@ -122,13 +160,11 @@ async fn select(
             return Err(err(e));
         }
     };
-    rows.iter()
-        .map(|r| access_token_from_row(r).map(|t| (t.hash, t)))
-        .collect()
+    rows.iter().map(L::decode).collect()
 }
 
 /// Decodes an `access_tokens` row.
-pub(super) fn access_token_from_row(r: &SqliteRow) -> Result<AccessTokenRecord, StoreError> {
+fn access_token_from_row(r: &SqliteRow) -> Result<AccessTokenRecord, StoreError> {
     let hash = super::grants::hash_of(r, "token_hash")?
         .ok_or_else(|| StoreError::Corrupt("token_hash".into()))?;
     Ok(AccessTokenRecord {
@@ -142,5 +178,27 @@ pub(super) fn access_token_from_row(r: &SqliteRow) -> Result<AccessTokenRecord, 
         revoked: r.try_get("revoked").map_err(err)?,
         claims: list(&r.try_get::<String, _>("claims").map_err(err)?),
         code: super::grants::hash_of(r, "code_hash")?,
+    })
+}
+
+/// Decodes a `refresh_tokens` row.
+fn refresh_token_from_row(r: &SqliteRow) -> Result<RefreshTokenRecord, StoreError> {
+    let hash = super::grants::hash_of(r, "token_hash")?
+        .ok_or_else(|| StoreError::Corrupt("token_hash".into()))?;
+    Ok(RefreshTokenRecord {
+        hash,
+        client_id: r.try_get("client_id").map_err(err)?,
+        subject: r.try_get("subject").map_err(err)?,
+        scope: r.try_get("scope").map_err(err)?,
+        claims: list(&r.try_get::<String, _>("claims").map_err(err)?),
+        cnf: thumbprint(r.try_get("cnf").map_err(err)?)?,
+        code: super::grants::hash_of(r, "code_hash")?,
+        sid: r.try_get("sid").map_err(err)?,
+        auth_time: r.try_get("auth_time").map_err(err)?,
+        issued_at: r.try_get("issued_at").map_err(err)?,
+        expires_at: r.try_get("expires_at").map_err(err)?,
+        absolute_expires_at: r.try_get("absolute_expires_at").map_err(err)?,
+        used_at: r.try_get("used_at").map_err(err)?,
+        revoked: r.try_get("revoked").map_err(err)?,
     })
 }

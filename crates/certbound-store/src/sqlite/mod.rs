@@ -40,7 +40,8 @@ const MIGRATIONS: &[&str] = &[
 pub struct SqliteStore {
     pool: SqlitePool,
     writer: group_commit::Writer,
-    token_reads: group_read::TokenReader,
+    token_reads: group_read::Reader<group_read::AccessTokens>,
+    refresh_reads: group_read::Reader<group_read::RefreshTokens>,
     clients: Arc<ClientCache>,
     /// How [`HealthStore::ping`] opens the file afresh (never creating it).
     ping_options: SqliteConnectOptions,
@@ -108,7 +109,8 @@ impl SqliteStore {
             // condition to wait out, unlike an unreachable PostgreSQL server.
             .map_err(|e| StoreError::Other(format!("cannot open {}: {e}", path.display())))?;
         let ping_options = options.clone().create_if_missing(false);
-        let token_reads = group_read::TokenReader::spawn(options.clone());
+        let token_reads = group_read::Reader::spawn(options.clone());
+        let refresh_reads = group_read::Reader::spawn(options.clone());
         let writer = group_commit::Writer::spawn(options);
         let generation_pool = pool.clone();
         let clients = ClientCache::start(move || {
@@ -124,6 +126,7 @@ impl SqliteStore {
             pool,
             writer,
             token_reads,
+            refresh_reads,
             clients,
             ping_options,
         };
@@ -309,6 +312,7 @@ impl StoreLifecycle for SqliteStore {
     async fn close(&self) {
         self.writer.close().await;
         self.token_reads.close().await;
+        self.refresh_reads.close().await;
         self.pool.close().await;
     }
 }

@@ -417,3 +417,94 @@ pub async fn store_grant_tokens_rotation_has_exactly_one_winner_among_50(b: &Bac
         "exactly one of {RACERS} concurrent rotations wins"
     );
 }
+
+/// Many grants at once, as the token endpoint sends them under load (SQLite's writer stores a
+/// batch of them in one statement): each gets its own outcome, in every mix — fresh rotations
+/// stored, a second use of a used token refused, a revoked family's tokens stored revoked —
+/// and every stored row reads back field for field.
+pub async fn store_grant_tokens_sent_together_each_get_their_own_outcome(b: &Backend) {
+    let s = b.store();
+    s.insert_client(&client("c1")).await.unwrap();
+    let live = code("live family", "c1", "alice");
+    s.insert_code(&live).await.unwrap();
+    let revoked = code("revoked family", "c1", "alice");
+    s.insert_code(&revoked).await.unwrap();
+    s.revoke_code_family(&revoked.hash).await.unwrap();
+    let used = refresh_token("rt-used", "c1", "alice", Some(live.hash));
+    s.insert_refresh_token(&used).await.unwrap();
+    let first = rotation("first use", &used.hash, &live.hash);
+    assert_eq!(
+        s.store_grant_tokens(&first).await.unwrap(),
+        GrantStored::Stored
+    );
+
+    let mut grants = Vec::new();
+    for i in 0..30 {
+        let t = match i % 3 {
+            // A rotation of a fresh token of the live family: stored.
+            0 => {
+                let old = refresh_token(&format!("rt-old-{i}"), "c1", "alice", Some(live.hash));
+                s.insert_refresh_token(&old).await.unwrap();
+                (
+                    rotation(&i.to_string(), &old.hash, &live.hash),
+                    GrantStored::Stored,
+                )
+            }
+            // The used token again: nothing stored.
+            1 => (
+                rotation(&i.to_string(), &used.hash, &live.hash),
+                GrantStored::AlreadyUsed,
+            ),
+            // A redemption in the revoked family: stored revoked.
+            _ => {
+                let mut t = rotation(&i.to_string(), &used.hash, &revoked.hash);
+                t.rotate = None;
+                (t, GrantStored::FamilyRevoked)
+            }
+        };
+        grants.push(t);
+    }
+    // All spawned before any is awaited, so the writer finds them queued together.
+    let mut handles = Vec::new();
+    for (t, _) in &grants {
+        let store = b.shared();
+        let t = GrantTokens {
+            family: t.family,
+            rotate: t.rotate,
+            access: t.access.clone(),
+            refresh: t.refresh.clone(),
+        };
+        handles.push(tokio::spawn(
+            async move { store.store_grant_tokens(&t).await },
+        ));
+    }
+    let mut outcomes = Vec::new();
+    for h in handles {
+        outcomes.push(h.await.unwrap());
+    }
+    for ((t, expected), outcome) in grants.iter().zip(outcomes) {
+        assert_eq!(&outcome.unwrap(), expected, "{}", t.access.client_id);
+        let access = s.find_access_token(&t.access.hash).await.unwrap();
+        let refresh = t.refresh.as_ref().unwrap();
+        let back = s.find_refresh_token(&refresh.hash).await.unwrap();
+        match expected {
+            GrantStored::AlreadyUsed => {
+                assert!(
+                    access.is_none() && back.is_none(),
+                    "a refused grant stores nothing"
+                );
+            }
+            GrantStored::Stored => {
+                assert_same_access_token(&access.expect("stored"), &t.access);
+                assert_same_refresh_token(&back.expect("stored"), refresh);
+                let old = t.rotate.unwrap().0;
+                let old = s.find_refresh_token(&old).await.unwrap().unwrap();
+                assert_eq!(old.used_at, Some(1_500), "the rotated token is used");
+            }
+            GrantStored::FamilyRevoked => {
+                assert!(access.expect("stored revoked").revoked);
+                assert!(back.expect("stored revoked").revoked);
+            }
+        }
+    }
+}

@@ -93,6 +93,7 @@ macro_rules! conformance_tests {
                     store_grant_tokens_of_a_revoked_grant_are_stored_revoked,
                     store_grant_tokens_for_a_deleted_client_is_dangling_and_stores_nothing,
                     store_grant_tokens_rotation_has_exactly_one_winner_among_50,
+                    store_grant_tokens_sent_together_each_get_their_own_outcome,
                 }
                 sessions {
                     session_round_trip_and_delete,
