@@ -111,13 +111,7 @@ impl SqliteStore {
         let ping_options = options.clone().create_if_missing(false);
         let token_reads = group_read::Reader::spawn(options.clone());
         let refresh_reads = group_read::Reader::spawn(options.clone());
-        // The writer inserts tokens at random places of the token-hash indexes. With millions
-        // of tokens their interior pages no longer fit SQLite's default 2 MB page cache, and
-        // every insert read them back from the OS (issue 9, scale). 8 MB holds them for about
-        // ten million tokens; the cache grows to it only as the database does. The writer is
-        // the only connection whose cache survives commits (the others' is emptied whenever
-        // another connection wrote), so only it gets more.
-        let writer = group_commit::Writer::spawn(options.pragma("cache_size", "-8192"));
+        let writer = group_commit::Writer::spawn(options);
         let generation_pool = pool.clone();
         let clients = ClientCache::start(move || {
             let pool = generation_pool.clone();
