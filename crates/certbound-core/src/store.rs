@@ -106,6 +106,10 @@ pub struct GrantTokens {
     pub family: TokenHash,
     /// The refresh token being exchanged (rotation), marked used at `now` in the same step.
     pub rotate: Option<(TokenHash, i64)>,
+    /// Redeem the grant's code (`family`) in the same step: it must be unredeemed and issued
+    /// to `access.client_id` (RFC 6749 §4.1.2: at most once), else nothing is stored. Set by
+    /// the authorization code grant; `rotate` is then `None`.
+    pub redeem: bool,
     /// The new access token.
     pub access: AccessTokenRecord,
     /// The new refresh token, if any.
@@ -120,8 +124,18 @@ pub enum GrantStored {
     /// The tokens are stored, but the grant was revoked (a replay) by the time they were, so
     /// they are revoked too: the response stands, its tokens are simply not active.
     FamilyRevoked,
-    /// The refresh token in `rotate` was already used (or revoked): nothing was stored.
+    /// The refresh token in `rotate` was already used (or revoked), or the code to `redeem`
+    /// was already redeemed (or is another client's): nothing was stored.
     AlreadyUsed,
+}
+
+/// An authorization code as stored, and whether it has been redeemed.
+#[derive(Debug, Clone)]
+pub struct StoredCode {
+    /// The code's record.
+    pub code: AuthorizationCodeRecord,
+    /// Whether a token request has redeemed it.
+    pub redeemed: bool,
 }
 
 /// Authorization codes and refresh tokens.
@@ -133,6 +147,14 @@ pub trait GrantStore: TokenStore + Send + Sync {
     /// transaction should (SQLite does: one group-committed write instead of five round trips);
     /// this default does it step by step, each step atomic.
     async fn store_grant_tokens(&self, t: &GrantTokens) -> Result<GrantStored, StoreError> {
+        if t.redeem
+            && !matches!(
+                self.redeem_code(&t.family, &t.access.client_id).await?,
+                CodeRedemption::Redeemed(_)
+            )
+        {
+            return Ok(GrantStored::AlreadyUsed);
+        }
         if let Some((used, now)) = &t.rotate
             && !self.use_refresh_token(used, *now).await?
         {
@@ -151,6 +173,9 @@ pub trait GrantStore: TokenStore + Send + Sync {
 
     /// Stores a new code.
     async fn insert_code(&self, code: &AuthorizationCodeRecord) -> Result<(), StoreError>;
+    /// Looks a code up by hash, without redeeming it: what a token request checks before it
+    /// redeems the code together with the tokens it issues (`GrantTokens::redeem`).
+    async fn find_code(&self, hash: &TokenHash) -> Result<Option<StoredCode>, StoreError>;
     /// Atomically marks a code of `client_id` used; concurrent callers get `Redeemed` at most
     /// once. Another client's code reads as `Unknown` and is left untouched, so a thief cannot
     /// burn it.

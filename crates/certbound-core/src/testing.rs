@@ -11,7 +11,7 @@ use crate::model::{
 use crate::secret::TokenHash;
 use crate::store::{
     ClientStore, CodeRedemption, GrantStore, KeyStore, RegistrationStore, SessionStore, StoreError,
-    TokenStore, UserStore,
+    StoredCode, TokenStore, UserStore,
 };
 use crate::{AuthServer, Clock, OAuthSettings};
 use async_trait::async_trait;
@@ -113,6 +113,17 @@ impl GrantStore for MemoryStore {
             .unwrap()
             .insert(c.hash.0, (c.clone(), false));
         Ok(())
+    }
+    async fn find_code(&self, h: &TokenHash) -> Result<Option<StoredCode>, StoreError> {
+        Ok(self
+            .codes
+            .lock()
+            .unwrap()
+            .get(&h.0)
+            .map(|(code, redeemed)| StoredCode {
+                code: code.clone(),
+                redeemed: *redeemed,
+            }))
     }
     async fn redeem_code(
         &self,

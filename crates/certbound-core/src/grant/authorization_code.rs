@@ -4,10 +4,11 @@
 use super::require_grant_type;
 use crate::authorize::is_pkce_value;
 use crate::client_auth::AuthenticatedClient;
+use crate::model::AuthorizationCodeRecord;
 use crate::model::GrantType;
 use crate::scope::Scope;
 use crate::secret::Secret;
-use crate::store::CodeRedemption;
+use crate::store::StoredCode;
 use crate::tokens::id_token::{self, IdTokenClaims};
 use crate::tokens::refresh::{self, NewRefreshToken};
 use crate::tokens::{self, NewAccessToken, TokenResponse};
@@ -27,7 +28,10 @@ pub struct CodeRequest {
     pub code_verifier: Option<Secret>,
 }
 
-/// Redeems a code: single use, bound to client, redirect_uri and PKCE challenge.
+/// Redeems a code: single use, bound to client, redirect_uri and PKCE challenge. The code is
+/// read and checked first, then redeemed in the same store step that stores the tokens it
+/// issues (`GrantTokens::redeem`): one write instead of two, and of concurrent redemptions
+/// still exactly one wins.
 pub(super) async fn handle(
     server: &AuthServer,
     client: &AuthenticatedClient,
@@ -35,48 +39,27 @@ pub(super) async fn handle(
     now: i64,
 ) -> Result<TokenResponse, OAuthError> {
     require_grant_type(client, GrantType::AuthorizationCode)?;
-    let invalid = |d: &'static str| OAuthError::invalid_grant(d);
     let hash = request.code.hash();
-    let code = match server
+    let client_id = &client.client.client_id;
+    // Another client's code reads as unknown, and is left untouched so a thief cannot burn it.
+    let Some(StoredCode { code, redeemed }) = server
         .store
-        .redeem_code(&hash, &client.client.client_id)
+        .find_code(&hash)
         .await?
-    {
-        CodeRedemption::Redeemed(code) => code,
-        CodeRedemption::AlreadyUsed(code) => {
-            // RFC 6749 §4.1.2: a replayed code revokes what was issued from it.
-            server.store.revoke_code_family(&hash).await?;
-            tracing::warn!(client_id = %code.client_id, "authorization code replayed: its tokens are revoked");
-            return Err(invalid("the authorization code has already been used"));
-        }
-        CodeRedemption::Unknown => return Err(invalid("the authorization code is invalid")),
-    };
-    if code.client_id != client.client.client_id {
-        return Err(invalid(
-            "the authorization code was issued to another client",
+        .filter(|c| c.code.client_id == *client_id)
+    else {
+        return Err(OAuthError::invalid_grant(
+            "the authorization code is invalid",
         ));
+    };
+    if redeemed {
+        return Err(replayed(server, &hash, &code).await?);
     }
-    if now >= code.expires_at {
-        return Err(invalid("the authorization code has expired"));
+    if let Err(e) = check(client, &code, &request, now) {
+        // A failed attempt uses the code up all the same: it is never tried twice.
+        server.store.redeem_code(&hash, client_id).await?;
+        return Err(e);
     }
-    match &request.redirect_uri {
-        Some(uri) if *uri == code.redirect_uri => {}
-        Some(_) => {
-            return Err(invalid(
-                "redirect_uri differs from the authorization request",
-            ));
-        }
-        None if client.client.redirect_uris.len() == 1 => {}
-        None => {
-            return Err(OAuthError::invalid_request(
-                "the redirect_uri parameter is missing",
-            ));
-        }
-    }
-    check_pkce(
-        code.code_challenge.as_deref(),
-        request.code_verifier.as_ref(),
-    )?;
     let scope = Scope::parse(&code.scope)?;
     let cnf = tokens::binding(client, now)?;
     let lifetime = server.settings.access_token_lifetime_for(&client.client);
@@ -116,10 +99,12 @@ pub(super) async fn handle(
             };
             refresh::prepare(server, now, new)
         });
-    let mut response = super::store_tokens(server, hash, None, access, refresh)
-        .await?
-        // Nothing is rotated here, so nothing can have been used already.
-        .ok_or_else(OAuthError::server_error)?;
+    let Some(mut response) =
+        super::store_tokens(server, hash, super::Consumes::Code, access, refresh).await?
+    else {
+        // A concurrent request redeemed the code first: this one is the replay.
+        return Err(replayed(server, &hash, &code).await?);
+    };
     if scope.contains("openid") {
         let claims = IdTokenClaims {
             client_id: &client.client.client_id,
@@ -134,6 +119,52 @@ pub(super) async fn handle(
         response.id_token = Some(id_token::issue(server, claims, now).await?);
     }
     Ok(response)
+}
+
+/// RFC 6749 §4.1.2: a replayed code revokes what was issued from it.
+async fn replayed(
+    server: &AuthServer,
+    hash: &crate::secret::TokenHash,
+    code: &AuthorizationCodeRecord,
+) -> Result<OAuthError, OAuthError> {
+    server.store.revoke_code_family(hash).await?;
+    tracing::warn!(client_id = %code.client_id, "authorization code replayed: its tokens are revoked");
+    Ok(OAuthError::invalid_grant(
+        "the authorization code has already been used",
+    ))
+}
+
+/// What a code redemption must match besides the code itself: its lifetime, the
+/// redirect_uri of the authorization request (RFC 6749 §4.1.3), and its PKCE challenge.
+fn check(
+    client: &AuthenticatedClient,
+    code: &AuthorizationCodeRecord,
+    request: &CodeRequest,
+    now: i64,
+) -> Result<(), OAuthError> {
+    if now >= code.expires_at {
+        return Err(OAuthError::invalid_grant(
+            "the authorization code has expired",
+        ));
+    }
+    match &request.redirect_uri {
+        Some(uri) if *uri == code.redirect_uri => {}
+        Some(_) => {
+            return Err(OAuthError::invalid_grant(
+                "redirect_uri differs from the authorization request",
+            ));
+        }
+        None if client.client.redirect_uris.len() == 1 => {}
+        None => {
+            return Err(OAuthError::invalid_request(
+                "the redirect_uri parameter is missing",
+            ));
+        }
+    }
+    check_pkce(
+        code.code_challenge.as_deref(),
+        request.code_verifier.as_ref(),
+    )
 }
 
 /// RFC 7636 §4.6: BASE64URL(SHA256(verifier)) must equal the stored S256 challenge; a

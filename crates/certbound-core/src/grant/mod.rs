@@ -48,22 +48,37 @@ fn require_grant_type(client: &AuthenticatedClient, grant: GrantType) -> Result<
     }
 }
 
-/// The tokens a code redemption or a refresh issues, stored in one step
-/// (`GrantStore::store_grant_tokens`); `None` when the refresh token being rotated was used
-/// meanwhile (nothing was stored). A replay detected by a concurrent request may revoke the
-/// grant while this one issues: its tokens are then stored revoked. The redemption itself
-/// succeeded (exactly one does), so the response stands; its tokens are simply not active.
+/// What a grant request uses up, in the same step as storing the tokens it issues.
+enum Consumes {
+    /// The authorization code (the grant's family): redeemed, at most once (RFC 6749 §4.1.2).
+    Code,
+    /// The refresh token being rotated, used at the given time (RFC 9700 §4.14.2).
+    RefreshToken(TokenHash, i64),
+    /// Nothing: a refresh without rotation.
+    Nothing,
+}
+
+/// The tokens a code redemption or a refresh issues, stored in one step together with what
+/// the request consumes (`GrantStore::store_grant_tokens`); `None` when that was consumed
+/// meanwhile by a concurrent request (nothing was stored). A replay detected by a concurrent
+/// request may revoke the grant while this one issues: its tokens are then stored revoked.
+/// This request's own redemption or rotation succeeded (exactly one does), so the response
+/// stands; its tokens are simply not active.
 async fn store_tokens(
     server: &AuthServer,
     family: TokenHash,
-    rotate: Option<(TokenHash, i64)>,
+    consumes: Consumes,
     access: PreparedAccessToken,
     refresh: Option<(Secret, RefreshTokenRecord)>,
 ) -> Result<Option<TokenResponse>, OAuthError> {
     let (refresh_token, refresh) = refresh.unzip();
     let tokens = GrantTokens {
         family,
-        rotate,
+        rotate: match consumes {
+            Consumes::RefreshToken(hash, now) => Some((hash, now)),
+            Consumes::Code | Consumes::Nothing => None,
+        },
+        redeem: matches!(consumes, Consumes::Code),
         access: access.record,
         refresh,
     };

@@ -110,8 +110,12 @@ pub(super) async fn handle(
     });
     // Rotation: the old token is used and the new ones stored in one step. Of concurrent uses
     // of the same token exactly one wins; the other is a reuse like any other.
-    let used = rotate.then_some((hash, now));
-    let Some(mut response) = super::store_tokens(server, family, used, access, refresh).await?
+    let consumes = if rotate {
+        super::Consumes::RefreshToken(hash, now)
+    } else {
+        super::Consumes::Nothing
+    };
+    let Some(mut response) = super::store_tokens(server, family, consumes, access, refresh).await?
     else {
         return Err(reused(server, &record, &family, now, now).await?);
     };

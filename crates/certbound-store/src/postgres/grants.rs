@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use certbound_core::model::{AccessTokenRecord, AuthorizationCodeRecord, RefreshTokenRecord};
 use certbound_core::secret::TokenHash;
 use certbound_core::store::{
-    CodeRedemption, GrantStore, GrantStored, GrantTokens, StoreError, TokenStore,
+    CodeRedemption, GrantStore, GrantStored, GrantTokens, StoreError, StoredCode, TokenStore,
 };
 use sqlx::Row;
 use sqlx::postgres::PgRow;
@@ -99,6 +99,21 @@ impl GrantStore for PgStore {
         .await
         .map_err(err)?;
         Ok(())
+    }
+
+    async fn find_code(&self, hash: &TokenHash) -> Result<Option<StoredCode>, StoreError> {
+        let row = sqlx::query("SELECT * FROM authorization_codes WHERE code_hash = $1")
+            .bind(hash.0.to_vec())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(err)?;
+        row.map(|r| {
+            Ok(StoredCode {
+                code: code_from_row(&r)?,
+                redeemed: r.try_get("redeemed").map_err(err)?,
+            })
+        })
+        .transpose()
     }
 
     async fn redeem_code(
@@ -201,15 +216,37 @@ impl GrantStore for PgStore {
     /// `revoke_code_family` on any node then either committed before (its flag is seen here,
     /// and these tokens are revoked with the rest) or waits for this commit (and then revokes
     /// these rows too).
+    ///
+    /// A code redemption (`redeem`) updates the code row instead of locking it for share (the
+    /// UPDATE's row lock serves both purposes; two share locks upgraded by two concurrent
+    /// redemptions would deadlock): of concurrent redemptions the second waits, then finds
+    /// the code redeemed and stores nothing.
     async fn store_grant_tokens(&self, t: &GrantTokens) -> Result<GrantStored, StoreError> {
         let mut tx = self.pool.begin().await.map_err(err)?;
-        let revoked: Option<bool> = sqlx::query_scalar(
-            "SELECT family_revoked FROM authorization_codes WHERE code_hash = $1 FOR SHARE",
-        )
-        .bind(t.family.0.to_vec())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(err)?;
+        let revoked: Option<bool> = if t.redeem {
+            let revoked: Option<bool> = sqlx::query_scalar(
+                "UPDATE authorization_codes SET redeemed = true \
+                 WHERE code_hash = $1 AND client_id = $2 AND redeemed = false \
+                 RETURNING family_revoked",
+            )
+            .bind(t.family.0.to_vec())
+            .bind(&t.access.client_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(err)?;
+            if revoked.is_none() {
+                return Ok(GrantStored::AlreadyUsed);
+            }
+            revoked
+        } else {
+            sqlx::query_scalar(
+                "SELECT family_revoked FROM authorization_codes WHERE code_hash = $1 FOR SHARE",
+            )
+            .bind(t.family.0.to_vec())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(err)?
+        };
         if let Some((used, now)) = &t.rotate
             && !use_refresh(&mut *tx, used, *now).await?
         {

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use certbound_core::model::{AccessTokenRecord, AuthorizationCodeRecord, RefreshTokenRecord};
 use certbound_core::secret::TokenHash;
 use certbound_core::store::{
-    CodeRedemption, GrantStore, GrantStored, GrantTokens, StoreError, TokenStore,
+    CodeRedemption, GrantStore, GrantStored, GrantTokens, StoreError, StoredCode, TokenStore,
 };
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
@@ -65,6 +65,7 @@ impl GrantStore for SqliteStore {
             .grant(GrantTokens {
                 family: t.family,
                 rotate: t.rotate,
+                redeem: t.redeem,
                 access: t.access.clone(),
                 refresh: t.refresh.clone(),
             })
@@ -74,6 +75,11 @@ impl GrantStore for SqliteStore {
     /// Group-committed (see `group_commit`).
     async fn insert_code(&self, c: &AuthorizationCodeRecord) -> Result<(), StoreError> {
         self.writer.code(c.clone()).await
+    }
+
+    /// Grouped with concurrent look-ups (see `group_read`).
+    async fn find_code(&self, hash: &TokenHash) -> Result<Option<StoredCode>, StoreError> {
+        self.code_reads.find(*hash).await
     }
 
     /// Group-committed (see `group_commit`): a single conditional UPDATE, so of concurrent

@@ -495,10 +495,10 @@ async fn redeem(
 }
 
 /// Grants' tokens, inside the batch's transaction, in one statement for all of them (the
-/// `grant_writes` view of migration 0008, one row per grant, so one round trip to SQLite's
-/// thread for the whole batch instead of four per grant): per grant, in the order given, the
-/// rotated refresh token is used (or nothing happens), the new tokens inserted, and inserted
-/// revoked if the grant was revoked. SQLite runs one write transaction at a time, so a
+/// `grant_writes` view of migrations 0008 and 0009, one row per grant, so one round trip to
+/// SQLite's thread for the whole batch instead of several per grant): per grant, in the order
+/// given, the rotated refresh token is used or the code redeemed (or nothing happens), the new
+/// tokens inserted, and inserted revoked if the grant was revoked. SQLite runs one write transaction at a time, so a
 /// revocation of a grant commits either before this (the flag is seen here) or after it (and
 /// then revokes these rows too). The outcomes come back in the order of `grants`.
 async fn grant(
@@ -511,12 +511,13 @@ async fn grant(
         "INSERT INTO grant_writes (family, used_hash, used_at, a_token_hash, a_client_id, \
          a_subject, a_scope, a_issued_at, a_expires_at, a_cnf, a_revoked, a_claims, a_code_hash, \
          r_token_hash, r_client_id, r_subject, r_scope, r_claims, r_cnf, r_code_hash, r_sid, \
-         r_issued_at, r_expires_at, r_revoked, r_auth_time, r_absolute_expires_at, r_used_at) \
+         r_issued_at, r_expires_at, r_revoked, r_auth_time, r_absolute_expires_at, r_used_at, \
+         redeem) \
          SELECT unhex(value->>0), unhex(value->>1), value->>2, unhex(value->>3), value->>4, \
          value->>5, value->>6, value->>7, value->>8, value->>9, value->>10, value->>11, \
          unhex(value->>12), unhex(value->>13), value->>14, value->>15, value->>16, value->>17, \
          value->>18, unhex(value->>19), value->>20, value->>21, value->>22, value->>23, \
-         value->>24, value->>25, value->>26 FROM jsonb_each(?) \
+         value->>24, value->>25, value->>26, value->>27 FROM jsonb_each(?) \
          RETURNING a_token_hash, (SELECT revoked FROM access_tokens WHERE token_hash = a_token_hash)",
     )
     .bind(serde_json::Value::Array(rows).to_string())
@@ -566,6 +567,7 @@ fn grant_row(t: &GrantTokens) -> serde_json::Value {
         r.map(|r| r.auth_time),
         r.map(|r| r.absolute_expires_at),
         r.and_then(|r| r.used_at),
+        i64::from(t.redeem),
     ])
 }
 

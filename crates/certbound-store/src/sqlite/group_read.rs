@@ -1,5 +1,5 @@
 //! Grouped look-ups by token hash (access tokens for introspection, userinfo and the resource
-//! side; refresh tokens for the refresh grant): concurrent look-ups share one SELECT on a
+//! side; refresh tokens and codes for the token endpoint's grants): concurrent look-ups share one SELECT on a
 //! connection of their own, so a burst of requests costs one round trip to SQLite's worker
 //! thread instead of one each, and the connection's page cache is rebuilt once per batch
 //! after a commit rather than once per look-up.
@@ -10,7 +10,7 @@
 use super::{err, list, thumbprint};
 use certbound_core::model::{AccessTokenRecord, RefreshTokenRecord};
 use certbound_core::secret::TokenHash;
-use certbound_core::store::StoreError;
+use certbound_core::store::{StoreError, StoredCode};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteRow};
 use sqlx::{Connection, Row};
 use std::collections::HashMap;
@@ -58,6 +58,21 @@ impl Lookup for RefreshTokens {
     const WHAT: &'static str = "refresh token";
     fn decode(row: &SqliteRow) -> Result<(TokenHash, RefreshTokenRecord), StoreError> {
         refresh_token_from_row(row).map(|t| (t.hash, t))
+    }
+}
+
+/// Authorization codes (`authorization_codes`), with their redeemed flag.
+pub(super) struct Codes;
+
+impl Lookup for Codes {
+    type Record = StoredCode;
+    const SELECT: &'static str = "SELECT t.* FROM json_each(?) AS k \
+         CROSS JOIN authorization_codes AS t ON t.code_hash = unhex(k.value)";
+    const WHAT: &'static str = "code";
+    fn decode(row: &SqliteRow) -> Result<(TokenHash, StoredCode), StoreError> {
+        let code = super::grants::code_from_row(row)?;
+        let redeemed = row.try_get("redeemed").map_err(err)?;
+        Ok((code.hash, StoredCode { code, redeemed }))
     }
 }
 

@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0006_dynamic_registration.sql"),
     include_str!("../../migrations/sqlite/0007_client_generation.sql"),
     include_str!("../../migrations/sqlite/0008_grant_writes.sql"),
+    include_str!("../../migrations/sqlite/0009_grant_redeems_code.sql"),
 ];
 
 /// A SQLite database file.
@@ -42,6 +43,7 @@ pub struct SqliteStore {
     writer: group_commit::Writer,
     token_reads: group_read::Reader<group_read::AccessTokens>,
     refresh_reads: group_read::Reader<group_read::RefreshTokens>,
+    code_reads: group_read::Reader<group_read::Codes>,
     clients: Arc<ClientCache>,
     /// How [`HealthStore::ping`] opens the file afresh (never creating it).
     ping_options: SqliteConnectOptions,
@@ -111,6 +113,7 @@ impl SqliteStore {
         let ping_options = options.clone().create_if_missing(false);
         let token_reads = group_read::Reader::spawn(options.clone());
         let refresh_reads = group_read::Reader::spawn(options.clone());
+        let code_reads = group_read::Reader::spawn(options.clone());
         let writer = group_commit::Writer::spawn(options);
         let generation_pool = pool.clone();
         let clients = ClientCache::start(move || {
@@ -127,6 +130,7 @@ impl SqliteStore {
             writer,
             token_reads,
             refresh_reads,
+            code_reads,
             clients,
             ping_options,
         };
@@ -313,6 +317,7 @@ impl StoreLifecycle for SqliteStore {
         self.writer.close().await;
         self.token_reads.close().await;
         self.refresh_reads.close().await;
+        self.code_reads.close().await;
         self.pool.close().await;
     }
 }

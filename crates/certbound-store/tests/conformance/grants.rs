@@ -256,6 +256,7 @@ fn rotation(name: &str, old: &TokenHash, code: &TokenHash) -> GrantTokens {
     GrantTokens {
         family: *code,
         rotate: Some((*old, 1_500)),
+        redeem: false,
         access,
         refresh: Some(refresh_token(
             &format!("rt-{name}"),
@@ -471,6 +472,7 @@ pub async fn store_grant_tokens_sent_together_each_get_their_own_outcome(b: &Bac
         let t = GrantTokens {
             family: t.family,
             rotate: t.rotate,
+            redeem: t.redeem,
             access: t.access.clone(),
             refresh: t.refresh.clone(),
         };
@@ -507,4 +509,138 @@ pub async fn store_grant_tokens_sent_together_each_get_their_own_outcome(b: &Bac
             }
         }
     }
+}
+
+/// The tokens a redemption of `code` by `client` issues, named after `name`.
+fn redemption(name: &str, code: &TokenHash, client: &str) -> GrantTokens {
+    let mut t = rotation(name, &TokenHash::of(b"no rotation"), code);
+    t.rotate = None;
+    t.redeem = true;
+    t.access.client_id = client.into();
+    t.refresh.as_mut().unwrap().client_id = client.into();
+    t
+}
+
+pub async fn find_code_reads_the_code_and_whether_it_was_redeemed(b: &Backend) {
+    let s = b.store();
+    s.insert_client(&client("c1")).await.unwrap();
+    let c = code("found", "c1", "alice");
+    s.insert_code(&c).await.unwrap();
+    let found = s.find_code(&c.hash).await.unwrap().expect("stored");
+    assert!(!found.redeemed);
+    assert_same_code(&found.code, &c);
+    s.redeem_code(&c.hash, "c1").await.unwrap();
+    assert!(s.find_code(&c.hash).await.unwrap().unwrap().redeemed);
+    assert!(
+        s.find_code(&TokenHash::of(b"never issued"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+pub async fn store_grant_tokens_redeems_the_code_once_and_only_the_clients(b: &Backend) {
+    let s = b.store();
+    s.insert_client(&client("c1")).await.unwrap();
+    s.insert_client(&client("c2")).await.unwrap();
+    let c = code("redeemed with its tokens", "c1", "alice");
+    s.insert_code(&c).await.unwrap();
+
+    // Another client cannot redeem it: nothing is stored and the code stays unredeemed.
+    let thief = redemption("thief", &c.hash, "c2");
+    assert_eq!(
+        s.store_grant_tokens(&thief).await.unwrap(),
+        GrantStored::AlreadyUsed
+    );
+    assert!(
+        s.find_access_token(&thief.access.hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(!s.find_code(&c.hash).await.unwrap().unwrap().redeemed);
+
+    let first = redemption("first", &c.hash, "c1");
+    assert_eq!(
+        s.store_grant_tokens(&first).await.unwrap(),
+        GrantStored::Stored
+    );
+    assert!(s.find_code(&c.hash).await.unwrap().unwrap().redeemed);
+    let access = s.find_access_token(&first.access.hash).await.unwrap();
+    assert_same_access_token(&access.expect("stored"), &first.access);
+    let refresh = first.refresh.as_ref().unwrap();
+    let back = s.find_refresh_token(&refresh.hash).await.unwrap();
+    assert_same_refresh_token(&back.expect("stored"), refresh);
+
+    // The code again: nothing of the second redemption is stored.
+    let second = redemption("second", &c.hash, "c1");
+    assert_eq!(
+        s.store_grant_tokens(&second).await.unwrap(),
+        GrantStored::AlreadyUsed
+    );
+    assert!(
+        s.find_access_token(&second.access.hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.find_refresh_token(&second.refresh.as_ref().unwrap().hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // A code redeemed on its own (a failed attempt) is no longer redeemable with tokens.
+    let other = code("used up", "c1", "alice");
+    s.insert_code(&other).await.unwrap();
+    s.redeem_code(&other.hash, "c1").await.unwrap();
+    assert_eq!(
+        s.store_grant_tokens(&redemption("late", &other.hash, "c1"))
+            .await
+            .unwrap(),
+        GrantStored::AlreadyUsed
+    );
+    // Unknown codes store nothing either.
+    let unknown = redemption("unknown", &TokenHash::of(b"never issued"), "c1");
+    assert_eq!(
+        s.store_grant_tokens(&unknown).await.unwrap(),
+        GrantStored::AlreadyUsed
+    );
+    assert!(
+        s.find_access_token(&unknown.access.hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+pub async fn store_grant_tokens_redemption_has_exactly_one_winner_among_50(b: &Backend) {
+    let s = b.store();
+    s.insert_client(&client("c1")).await.unwrap();
+    let c = code("raced", "c1", "alice");
+    s.insert_code(&c).await.unwrap();
+    let stores = [b.shared(), b.reopen().await.unwrap()];
+    let code_hash = c.hash;
+    let results = race(stores, RACERS, move |store, i| async move {
+        let t = redemption(&i.to_string(), &code_hash, "c1");
+        let stored = store.store_grant_tokens(&t).await;
+        (t, stored)
+    })
+    .await;
+    let mut winners = 0;
+    for (t, stored) in results {
+        let found = s.find_access_token(&t.access.hash).await.unwrap().is_some();
+        match stored.unwrap() {
+            GrantStored::Stored => {
+                winners += 1;
+                assert!(found, "a winner's token is stored");
+            }
+            GrantStored::AlreadyUsed => assert!(!found, "a loser stores nothing"),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(
+        winners, 1,
+        "exactly one of {RACERS} concurrent redemptions wins"
+    );
 }

@@ -94,6 +94,9 @@ macro_rules! conformance_tests {
                     store_grant_tokens_for_a_deleted_client_is_dangling_and_stores_nothing,
                     store_grant_tokens_rotation_has_exactly_one_winner_among_50,
                     store_grant_tokens_sent_together_each_get_their_own_outcome,
+                    find_code_reads_the_code_and_whether_it_was_redeemed,
+                    store_grant_tokens_redeems_the_code_once_and_only_the_clients,
+                    store_grant_tokens_redemption_has_exactly_one_winner_among_50,
                 }
                 sessions {
                     session_round_trip_and_delete,
