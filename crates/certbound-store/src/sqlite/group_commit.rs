@@ -498,9 +498,10 @@ async fn redeem(
 /// `grant_writes` view of migrations 0008 and 0009, one row per grant, so one round trip to
 /// SQLite's thread for the whole batch instead of several per grant): per grant, in the order
 /// given, the rotated refresh token is used or the code redeemed (or nothing happens), the new
-/// tokens inserted, and inserted revoked if the grant was revoked. SQLite runs one write transaction at a time, so a
-/// revocation of a grant commits either before this (the flag is seen here) or after it (and
-/// then revokes these rows too). The outcomes come back in the order of `grants`.
+/// tokens inserted, and inserted revoked if the grant was revoked. SQLite runs one write
+/// transaction at a time, so a revocation of a grant commits either before this (the flag is
+/// seen here) or after it (and then revokes these rows too). The outcomes come back in the
+/// order of `grants`.
 async fn grant(
     c: &mut SqliteConnection,
     grants: &[&GrantTokens],

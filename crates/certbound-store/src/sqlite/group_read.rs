@@ -1,8 +1,8 @@
-//! Grouped look-ups by token hash (access tokens for introspection, userinfo and the resource
-//! side; refresh tokens and codes for the token endpoint's grants): concurrent look-ups share one SELECT on a
-//! connection of their own, so a burst of requests costs one round trip to SQLite's worker
-//! thread instead of one each, and the connection's page cache is rebuilt once per batch
-//! after a commit rather than once per look-up.
+//! Grouped look-ups by hash (access tokens for introspection, userinfo and the resource side;
+//! refresh tokens and codes for the token endpoint's grants): concurrent look-ups share one
+//! SELECT on a connection of their own, so a burst of requests costs one round trip to
+//! SQLite's worker thread instead of one each, and the connection's page cache (emptied
+//! whenever another connection has committed) is rebuilt once per batch, not once per look-up.
 //!
 //! The queue is bounded like the group commit's: when full, a look-up fails at once as
 //! `Unavailable` (503 with Retry-After upstream).
