@@ -290,7 +290,20 @@ impl AuthorizationRequest {
                 Next::Login
             });
         };
-        let Some(user) = server.store.find_user(&session.username).await? else {
+        // The user, and (unless prompt=consent asks again) the remembered consent: one read.
+        let found = if self.prompt.consent {
+            server
+                .store
+                .find_user(&session.username)
+                .await?
+                .map(|u| (u, None))
+        } else {
+            server
+                .store
+                .find_user_with_consent(&session.username, &self.client.client_id)
+                .await?
+        };
+        let Some((user, remembered)) = found else {
             return Ok(if self.prompt.none {
                 Next::Error(self.error("login_required", "the user is not signed in"))
             } else {
@@ -298,19 +311,14 @@ impl AuthorizationRequest {
             });
         };
         let claims = self.requested_claims(&user);
-        if !self.prompt.consent {
-            let remembered = server
-                .store
-                .find_consent(&user.username, &self.client.client_id)
-                .await?;
-            if let Some(c) = remembered.filter(|c| covers(c, &self.scope)) {
-                return Ok(Next::Issue {
-                    claims: claims
-                        .into_iter()
-                        .filter(|x| c.claims.contains(x))
-                        .collect(),
-                });
-            }
+        // With prompt=consent no remembered consent was read, so the user is asked again.
+        if let Some(c) = remembered.filter(|c| covers(c, &self.scope)) {
+            return Ok(Next::Issue {
+                claims: claims
+                    .into_iter()
+                    .filter(|x| c.claims.contains(x))
+                    .collect(),
+            });
         }
         Ok(if self.prompt.none {
             Next::Error(self.error("consent_required", "the user has not approved this client"))

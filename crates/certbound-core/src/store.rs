@@ -209,7 +209,7 @@ pub trait GrantStore: TokenStore + Send + Sync {
 
 /// Browser sessions and remembered consents.
 #[async_trait]
-pub trait SessionStore: Send + Sync {
+pub trait SessionStore: UserStore + Send + Sync {
     /// Stores a new session.
     async fn insert_session(&self, session: &Session) -> Result<(), StoreError>;
     /// Looks a session up by the hash of its cookie value.
@@ -222,6 +222,20 @@ pub trait SessionStore: Send + Sync {
         username: &str,
         client_id: &str,
     ) -> Result<Option<Consent>, StoreError>;
+    /// A user and their remembered consent for a client (`None`: no such user), which the
+    /// authorize request needs together. A backend that can read both in one query should (SQL
+    /// backends do: one round trip instead of two); this default reads them one after the other.
+    async fn find_user_with_consent(
+        &self,
+        username: &str,
+        client_id: &str,
+    ) -> Result<Option<(User, Option<Consent>)>, StoreError> {
+        let Some(user) = self.find_user(username).await? else {
+            return Ok(None);
+        };
+        let consent = self.find_consent(username, client_id).await?;
+        Ok(Some((user, consent)))
+    }
     /// Remembers (replaces) a consent.
     async fn upsert_consent(&self, consent: &Consent) -> Result<(), StoreError>;
     /// Forgets a consent; returns whether one existed.

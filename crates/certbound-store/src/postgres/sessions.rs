@@ -3,10 +3,19 @@
 use super::{PgStore, err, list};
 use async_trait::async_trait;
 use certbound_core::jose::{JwsAlg, SigningKey};
-use certbound_core::model::{Consent, Session};
+use certbound_core::model::{Consent, Session, User};
 use certbound_core::secret::TokenHash;
 use certbound_core::store::{KeyStore, SessionStore, StoreError};
 use sqlx::Row;
+
+/// The consent columns both consent queries select, named apart from the users' columns.
+macro_rules! consent_columns {
+    () => {
+        "consents.username AS consent_username, consents.client_id AS consent_client_id, \
+         consents.scopes AS consent_scopes, consents.claims AS consent_claims, \
+         consents.created_at AS consent_created_at"
+    };
+}
 
 #[async_trait]
 impl SessionStore for PgStore {
@@ -55,22 +64,46 @@ impl SessionStore for PgStore {
         username: &str,
         client_id: &str,
     ) -> Result<Option<Consent>, StoreError> {
-        let row = sqlx::query("SELECT * FROM consents WHERE username = $1 AND client_id = $2")
-            .bind(username)
-            .bind(client_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(err)?;
-        row.map(|r| {
-            Ok(Consent {
-                username: r.try_get("username").map_err(err)?,
-                client_id: r.try_get("client_id").map_err(err)?,
-                scopes: list(&r.try_get::<String, _>("scopes").map_err(err)?),
-                claims: list(&r.try_get::<String, _>("claims").map_err(err)?),
-                created_at: r.try_get("created_at").map_err(err)?,
-            })
-        })
-        .transpose()
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            consent_columns!(),
+            " FROM consents WHERE username = $1 AND client_id = $2"
+        ))
+        .bind(username)
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(err)?;
+        row.as_ref().map(consent_from_row).transpose()
+    }
+
+    /// One query: the user, and their consent for the client when there is one.
+    async fn find_user_with_consent(
+        &self,
+        username: &str,
+        client_id: &str,
+    ) -> Result<Option<(User, Option<Consent>)>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT u.*, ",
+            consent_columns!(),
+            " FROM users AS u LEFT JOIN consents \
+             ON consents.username = u.username AND consents.client_id = $2 \
+             WHERE u.username = $1"
+        ))
+        .bind(username)
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(err)?;
+        let Some(r) = row else {
+            return Ok(None);
+        };
+        let consent: Option<String> = r.try_get("consent_scopes").map_err(err)?;
+        let consent = match consent {
+            Some(_) => Some(consent_from_row(&r)?),
+            None => None,
+        };
+        Ok(Some((super::user_from_row(&r)?, consent)))
     }
 
     async fn upsert_consent(&self, c: &Consent) -> Result<(), StoreError> {
@@ -150,4 +183,15 @@ impl KeyStore for PgStore {
             .map_err(err)?;
         Ok(())
     }
+}
+
+/// Decodes the `consent_columns!` columns.
+fn consent_from_row(r: &sqlx::postgres::PgRow) -> Result<Consent, StoreError> {
+    Ok(Consent {
+        username: r.try_get("consent_username").map_err(err)?,
+        client_id: r.try_get("consent_client_id").map_err(err)?,
+        scopes: list(&r.try_get::<String, _>("consent_scopes").map_err(err)?),
+        claims: list(&r.try_get::<String, _>("consent_claims").map_err(err)?),
+        created_at: r.try_get("consent_created_at").map_err(err)?,
+    })
 }

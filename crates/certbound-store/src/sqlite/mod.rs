@@ -536,7 +536,7 @@ impl UserStore for SqliteStore {
     }
 }
 
-fn user_from_row(r: &SqliteRow) -> Result<User, StoreError> {
+pub(super) fn user_from_row(r: &SqliteRow) -> Result<User, StoreError> {
     Ok(User {
         username: r.try_get("username").map_err(err)?,
         password_hash: r.try_get("password_hash").map_err(err)?,

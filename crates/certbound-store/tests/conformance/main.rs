@@ -101,6 +101,7 @@ macro_rules! conformance_tests {
                 sessions {
                     session_round_trip_and_delete,
                     consent_upsert_replaces_and_delete_reports,
+                    find_user_with_consent_reads_both_in_one,
                 }
                 keys {
                     keys_round_trip_oldest_first,

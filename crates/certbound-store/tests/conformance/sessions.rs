@@ -60,3 +60,48 @@ pub async fn consent_upsert_replaces_and_delete_reports(b: &Backend) {
         Some(consent("alice", "c2"))
     );
 }
+
+/// The authorize request's one read: the user with their consent for one client, never
+/// another client's, and the user alone when there is no consent.
+pub async fn find_user_with_consent_reads_both_in_one(b: &Backend) {
+    let s = b.store();
+    let alice = user("alice");
+    s.insert_user(&alice).await.unwrap();
+    s.insert_user(&user("bob")).await.unwrap();
+    s.insert_client(&client("c1")).await.unwrap();
+    s.insert_client(&client("c2")).await.unwrap();
+    s.upsert_consent(&consent("alice", "c1")).await.unwrap();
+    s.upsert_consent(&consent("bob", "c2")).await.unwrap();
+
+    let (u, c) = s
+        .find_user_with_consent("alice", "c1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(u.username, alice.username);
+    assert_eq!(u.password_hash, alice.password_hash);
+    assert_eq!(u.is_admin, alice.is_admin);
+    assert_eq!(u.claims, alice.claims);
+    assert_eq!(u.created_at, alice.created_at);
+    assert_eq!(c, Some(consent("alice", "c1")));
+    // bob's consent for c2 is not alice's.
+    let (u, c) = s
+        .find_user_with_consent("alice", "c2")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(u.username, "alice");
+    assert_eq!(c, None);
+    assert!(
+        s.find_user_with_consent("nobody", "c1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let (_, c) = s
+        .find_user_with_consent("bob", "c2")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c, Some(consent("bob", "c2")));
+}
