@@ -141,11 +141,12 @@ pub struct StoredCode {
 /// Authorization codes and refresh tokens.
 #[async_trait]
 pub trait GrantStore: TokenStore + Send + Sync {
-    /// Stores what a code redemption or a refresh issues: uses the refresh token being
-    /// rotated (of concurrent callers exactly one succeeds), inserts the new tokens, and
-    /// revokes them if the grant was revoked meanwhile. A backend that can do this as one
-    /// transaction should (SQLite does: one group-committed write instead of five round trips);
-    /// this default does it step by step, each step atomic.
+    /// Stores what a code redemption or a refresh issues: redeems the code (`redeem`) or uses
+    /// the refresh token being rotated (`rotate`), of concurrent callers exactly one
+    /// succeeding, inserts the new tokens, and revokes them if the grant was revoked
+    /// meanwhile. A backend that can do this as one transaction should (SQLite does: one
+    /// statement in a group-committed write, shared by the batch); this default does it step by
+    /// step, each step atomic.
     async fn store_grant_tokens(&self, t: &GrantTokens) -> Result<GrantStored, StoreError> {
         if t.redeem
             && !matches!(
