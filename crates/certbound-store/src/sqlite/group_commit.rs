@@ -537,39 +537,34 @@ async fn grant(
         .collect()
 }
 
-/// One `grant_writes` row as the JSON array `grant` reads; hashes as hex.
+/// One `grant_writes` row as the JSON array `grant` reads (the access token's columns in the
+/// order of [`access_row`]); hashes as hex.
 fn grant_row(t: &GrantTokens) -> serde_json::Value {
-    let (a, r) = (&t.access, t.refresh.as_ref());
-    serde_json::json!([
-        hex(&t.family.0),
-        t.rotate.map(|(h, _)| hex(&h.0)),
-        t.rotate.map(|(_, now)| now),
-        hex(&a.hash.0),
-        a.client_id,
-        a.subject,
-        a.scope,
-        a.issued_at,
-        a.expires_at,
-        a.cnf.map(|c| c.to_base64url()),
-        i64::from(a.revoked),
-        a.claims.join(" "),
-        a.code.map(|c| hex(&c.0)),
-        r.map(|r| hex(&r.hash.0)),
-        r.map(|r| &r.client_id),
-        r.map(|r| &r.subject),
-        r.map(|r| &r.scope),
-        r.map(|r| r.claims.join(" ")),
-        r.and_then(|r| r.cnf.map(|c| c.to_base64url())),
-        r.and_then(|r| r.code.map(|c| hex(&c.0))),
-        r.map(|r| &r.sid),
-        r.map(|r| r.issued_at),
-        r.map(|r| r.expires_at),
-        r.map(|r| i64::from(r.revoked)),
-        r.map(|r| r.auth_time),
-        r.map(|r| r.absolute_expires_at),
-        r.and_then(|r| r.used_at),
-        i64::from(t.redeem),
-    ])
+    let r = t.refresh.as_ref();
+    let mut row = vec![
+        hex(&t.family.0).into(),
+        t.rotate.map(|(h, _)| hex(&h.0)).into(),
+        t.rotate.map(|(_, now)| now).into(),
+    ];
+    row.extend(access_row(&t.access));
+    row.extend([
+        r.map(|r| hex(&r.hash.0)).into(),
+        r.map(|r| r.client_id.clone()).into(),
+        r.map(|r| r.subject.clone()).into(),
+        r.map(|r| r.scope.clone()).into(),
+        r.map(|r| r.claims.join(" ")).into(),
+        r.and_then(|r| r.cnf.map(|c| c.to_base64url())).into(),
+        r.and_then(|r| r.code.map(|c| hex(&c.0))).into(),
+        r.map(|r| r.sid.clone()).into(),
+        r.map(|r| r.issued_at).into(),
+        r.map(|r| r.expires_at).into(),
+        r.map(|r| i64::from(r.revoked)).into(),
+        r.map(|r| r.auth_time).into(),
+        r.map(|r| r.absolute_expires_at).into(),
+        r.and_then(|r| r.used_at).into(),
+        i64::from(t.redeem).into(),
+    ]);
+    serde_json::Value::Array(row)
 }
 
 async fn use_refresh(
@@ -610,22 +605,26 @@ pub(super) async fn gather<T>(jobs: &mut mpsc::Receiver<T>, batch: &mut Vec<T>, 
 fn rows_json(records: &[&AccessTokenRecord]) -> String {
     let rows: Vec<serde_json::Value> = records
         .iter()
-        .map(|t| {
-            serde_json::json!([
-                hex(&t.hash.0),
-                t.client_id,
-                t.subject,
-                t.scope,
-                t.issued_at,
-                t.expires_at,
-                t.cnf.map(|c| c.to_base64url()),
-                i64::from(t.revoked),
-                t.claims.join(" "),
-                t.code.map(|c| hex(&c.0)),
-            ])
-        })
+        .map(|t| serde_json::Value::Array(Vec::from(access_row(t))))
         .collect();
     serde_json::Value::Array(rows).to_string()
+}
+
+/// An access token's columns as JSON values, in the order of `INSERT_ACCESS` (and of the
+/// `a_*` columns of `grant_writes`); hashes as hex.
+fn access_row(t: &AccessTokenRecord) -> [serde_json::Value; 10] {
+    [
+        hex(&t.hash.0).into(),
+        t.client_id.clone().into(),
+        t.subject.clone().into(),
+        t.scope.clone().into(),
+        t.issued_at.into(),
+        t.expires_at.into(),
+        t.cnf.map(|c| c.to_base64url()).into(),
+        i64::from(t.revoked).into(),
+        t.claims.join(" ").into(),
+        t.code.map(|c| hex(&c.0)).into(),
+    ]
 }
 
 /// Lower-case hex, as SQLite's `unhex` reads it.

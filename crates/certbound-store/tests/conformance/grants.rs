@@ -401,22 +401,7 @@ pub async fn store_grant_tokens_rotation_has_exactly_one_winner_among_50(b: &Bac
         (t, stored)
     })
     .await;
-    let mut winners = 0;
-    for (t, stored) in results {
-        let found = s.find_access_token(&t.access.hash).await.unwrap().is_some();
-        match stored.unwrap() {
-            GrantStored::Stored => {
-                winners += 1;
-                assert!(found, "a winner's token is stored");
-            }
-            GrantStored::AlreadyUsed => assert!(!found, "a loser stores nothing"),
-            other => panic!("{other:?}"),
-        }
-    }
-    assert_eq!(
-        winners, 1,
-        "exactly one of {RACERS} concurrent rotations wins"
-    );
+    assert_one_winner(s, results, "rotations").await;
 }
 
 /// Many grants at once, as the token endpoint sends them under load (SQLite's writer stores a
@@ -627,6 +612,15 @@ pub async fn store_grant_tokens_redemption_has_exactly_one_winner_among_50(b: &B
         (t, stored)
     })
     .await;
+    assert_one_winner(s, results, "redemptions").await;
+}
+
+/// Of raced grants, exactly one was stored with its token; every other stored nothing.
+async fn assert_one_winner(
+    s: &dyn certbound_core::store::Store,
+    results: Vec<(GrantTokens, Result<GrantStored, StoreError>)>,
+    what: &str,
+) {
     let mut winners = 0;
     for (t, stored) in results {
         let found = s.find_access_token(&t.access.hash).await.unwrap().is_some();
@@ -639,8 +633,5 @@ pub async fn store_grant_tokens_redemption_has_exactly_one_winner_among_50(b: &B
             other => panic!("{other:?}"),
         }
     }
-    assert_eq!(
-        winners, 1,
-        "exactly one of {RACERS} concurrent redemptions wins"
-    );
+    assert_eq!(winners, 1, "exactly one of {RACERS} concurrent {what} wins");
 }
