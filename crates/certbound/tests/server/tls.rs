@@ -279,6 +279,46 @@ fn the_fapi_profile_limits_tls_1_2_to_the_fapi_suites() {
     );
 }
 
+/// The cipher suite openssl's client negotiated, as its session summary names it.
+fn negotiated_suite(port: u16, extra: &[&str]) -> String {
+    let out = Command::new("openssl")
+        .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
+        .args(extra)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find(|l| l.contains(", Cipher is "));
+    let line = line.unwrap_or_else(|| panic!("no handshake: {text}"));
+    line.rsplit(' ').next().unwrap().to_owned()
+}
+
+#[test]
+fn the_server_prefers_aes_128_gcm_over_the_clients_order() {
+    let server = Server::start();
+    let tls13 = |suites: &str| negotiated_suite(server.port, &["-tls1_3", "-ciphersuites", suites]);
+    // The client lists AES-256 first (as curl and rustls do); the server's order wins.
+    let both = "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256";
+    assert_eq!(tls13(both), "TLS_AES_128_GCM_SHA256");
+    // A client without AES-128 still connects with what it has.
+    assert_eq!(tls13("TLS_AES_256_GCM_SHA384"), "TLS_AES_256_GCM_SHA384");
+    assert_eq!(
+        tls13("TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384"),
+        "TLS_AES_256_GCM_SHA384",
+        "then the server's own order: AES-256 before ChaCha20"
+    );
+    // TLS 1.2 too (the development certificate is ECDSA).
+    let tls12 = [
+        "-tls1_2",
+        "-cipher",
+        "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256",
+    ];
+    assert_eq!(
+        negotiated_suite(server.port, &tls12),
+        "ECDHE-ECDSA-AES128-GCM-SHA256"
+    );
+}
+
 #[test]
 fn a_bad_tls_profile_or_interval_is_a_clear_start_error() {
     for (config, says) in [
