@@ -92,20 +92,15 @@ impl GrantStore for SqliteStore {
         self.writer.redeem(*hash, client_id).await
     }
 
+    /// One flag on the code row: every look-up of the family's tokens joins it, and the grant
+    /// write inserts a revoked family's new tokens revoked (migration 0010).
     async fn revoke_code_family(&self, code: &TokenHash) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(err)?;
-        for sql in [
-            "UPDATE authorization_codes SET family_revoked = 1 WHERE code_hash = ?",
-            "UPDATE access_tokens SET revoked = 1 WHERE code_hash = ?",
-            "UPDATE refresh_tokens SET revoked = 1 WHERE code_hash = ?",
-        ] {
-            sqlx::query(sql)
-                .bind(code.0.to_vec())
-                .execute(&mut *tx)
-                .await
-                .map_err(err)?;
-        }
-        tx.commit().await.map_err(err)
+        sqlx::query("UPDATE authorization_codes SET family_revoked = 1 WHERE code_hash = ?")
+            .bind(code.0.to_vec())
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(())
     }
 
     async fn is_family_revoked(&self, code: &TokenHash) -> Result<bool, StoreError> {

@@ -500,7 +500,8 @@ async fn redeem(
 /// given, the rotated refresh token is used or the code redeemed (or nothing happens), the new
 /// tokens inserted, and inserted revoked if the grant was revoked. SQLite runs one write
 /// transaction at a time, so a revocation of a grant commits either before this (the flag is
-/// seen here) or after it (and then revokes these rows too). The outcomes come back in the
+/// seen here) or after it (and then look-ups see it through the code row, migration 0010).
+/// The outcomes come back in the
 /// order of `grants`.
 async fn grant(
     c: &mut SqliteConnection,
@@ -573,7 +574,9 @@ async fn use_refresh(
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND revoked = 0",
+        "UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND revoked = 0 \
+         AND NOT COALESCE((SELECT family_revoked FROM authorization_codes AS c \
+                           WHERE c.code_hash = refresh_tokens.code_hash), 0)",
     )
     .bind(now)
     .bind(hash.0.to_vec())

@@ -40,11 +40,14 @@ pub(super) struct AccessTokens;
 
 impl Lookup for AccessTokens {
     type Record = AccessTokenRecord;
-    const SELECT: &'static str = "SELECT t.* FROM json_each(?) AS k \
-         CROSS JOIN access_tokens AS t ON t.token_hash = unhex(k.value)";
+    const SELECT: &'static str = "SELECT t.*, c.family_revoked FROM json_each(?) AS k \
+         CROSS JOIN access_tokens AS t ON t.token_hash = unhex(k.value) \
+         LEFT JOIN authorization_codes AS c ON c.code_hash = t.code_hash";
     const WHAT: &'static str = "token";
     fn decode(row: &SqliteRow) -> Result<(TokenHash, AccessTokenRecord), StoreError> {
-        access_token_from_row(row).map(|t| (t.hash, t))
+        let mut t = access_token_from_row(row)?;
+        t.revoked |= family_revoked(row)?;
+        Ok((t.hash, t))
     }
 }
 
@@ -53,11 +56,14 @@ pub(super) struct RefreshTokens;
 
 impl Lookup for RefreshTokens {
     type Record = RefreshTokenRecord;
-    const SELECT: &'static str = "SELECT t.* FROM json_each(?) AS k \
-         CROSS JOIN refresh_tokens AS t ON t.token_hash = unhex(k.value)";
+    const SELECT: &'static str = "SELECT t.*, c.family_revoked FROM json_each(?) AS k \
+         CROSS JOIN refresh_tokens AS t ON t.token_hash = unhex(k.value) \
+         LEFT JOIN authorization_codes AS c ON c.code_hash = t.code_hash";
     const WHAT: &'static str = "refresh token";
     fn decode(row: &SqliteRow) -> Result<(TokenHash, RefreshTokenRecord), StoreError> {
-        refresh_token_from_row(row).map(|t| (t.hash, t))
+        let mut t = refresh_token_from_row(row)?;
+        t.revoked |= family_revoked(row)?;
+        Ok((t.hash, t))
     }
 }
 
@@ -176,6 +182,13 @@ async fn select<L: Lookup>(
         }
     };
     rows.iter().map(L::decode).collect()
+}
+
+/// Whether the token's grant (its code's family) was revoked: the joined
+/// `authorization_codes.family_revoked`, NULL for a token without a code (migration 0010).
+fn family_revoked(r: &SqliteRow) -> Result<bool, StoreError> {
+    let flag: Option<bool> = r.try_get("family_revoked").map_err(err)?;
+    Ok(flag.unwrap_or(false))
 }
 
 /// Decodes an `access_tokens` row.

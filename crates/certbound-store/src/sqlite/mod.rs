@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0007_client_generation.sql"),
     include_str!("../../migrations/sqlite/0008_grant_writes.sql"),
     include_str!("../../migrations/sqlite/0009_grant_redeems_code.sql"),
+    include_str!("../../migrations/sqlite/0010_family_revocation_at_lookup.sql"),
 ];
 
 /// A SQLite database file.
