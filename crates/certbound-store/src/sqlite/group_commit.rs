@@ -27,6 +27,12 @@ const INSERT_ACCESS: &str = "INSERT INTO access_tokens (token_hash, client_id, s
      SELECT unhex(value->>0), value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, \
      value->>7, value->>8, unhex(value->>9) FROM jsonb_each(?)";
 
+/// One statement for any number of authorization codes, as [`INSERT_ACCESS`] does it.
+const INSERT_CODES: &str = "INSERT INTO authorization_codes (code_hash, client_id, redirect_uri, \
+     username, scope, claims, nonce, code_challenge, auth_time, sid, amr, issued_at, expires_at) \
+     SELECT unhex(value->>0), value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, \
+     value->>7, value->>8, value->>9, value->>10, value->>11, value->>12 FROM jsonb_each(?)";
+
 type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
 /// A write waiting for its transaction.
@@ -277,11 +283,22 @@ async fn together(
                 _ => None,
             })
             .collect();
-        // A batch that is one statement (only access tokens, or only grants) needs no
-        // explicit transaction: a statement commits by itself, all of it or nothing, and
+        let codes: Vec<&AuthorizationCodeRecord> = writes
+            .iter()
+            .filter_map(|w| match w {
+                Write::Code(c, _) => Some(c),
+                _ => None,
+            })
+            .collect();
+        // A batch that is one statement (only access tokens, only codes or only grants) needs
+        // no explicit transaction: a statement commits by itself, all of it or nothing, and
         // SQLite's thread is visited once instead of three times (BEGIN, it, COMMIT).
         if access.len() == writes.len() {
             insert_access(&mut *c, &access).await.map_err(err)?;
+            return Ok(writes.iter().map(|_| Outcome::Unit).collect());
+        }
+        if codes.len() == writes.len() {
+            insert_codes(&mut *c, &codes).await.map_err(err)?;
             return Ok(writes.iter().map(|_| Outcome::Unit).collect());
         }
         if grants.len() == writes.len() {
@@ -292,6 +309,11 @@ async fn together(
                 .collect());
         }
         let mut tx = c.begin().await.map_err(err)?;
+        // Codes first: nothing else in the batch can refer to them (a code is redeemable only
+        // once its authorization response has gone out, after this commit).
+        if !codes.is_empty() {
+            insert_codes(&mut tx, &codes).await.map_err(err)?;
+        }
         if !access.is_empty() {
             insert_access(&mut tx, &access).await.map_err(err)?;
         }
@@ -309,10 +331,7 @@ async fn together(
                     insert_refresh(&mut tx, t).await.map_err(err)?;
                     Outcome::Unit
                 }
-                Write::Code(c, _) => {
-                    insert_code(&mut tx, c).await.map_err(err)?;
-                    Outcome::Unit
-                }
+                Write::Code(..) => Outcome::Unit,
                 Write::UseRefresh(h, now, _) => {
                     Outcome::Used(use_refresh(&mut tx, h, *now).await.map_err(err)?)
                 }
@@ -376,7 +395,7 @@ async fn alone(
             Done::Bool(r, v.map_err(|e| check(conn, e)))
         }
         Write::Code(code, r) => {
-            let v = insert_code(&mut *c, &code).await;
+            let v = insert_codes(&mut *c, &[&code]).await;
             Done::Unit(r, v.map_err(|e| check(conn, e)))
         }
         Write::Redeem(h, client_id, r) => {
@@ -450,30 +469,35 @@ async fn insert_refresh(
     .map(|_| ())
 }
 
-async fn insert_code(
+async fn insert_codes(
     c: &mut SqliteConnection,
-    code: &AuthorizationCodeRecord,
+    codes: &[&AuthorizationCodeRecord],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO authorization_codes (code_hash, client_id, redirect_uri, username, scope, claims, nonce, \
-         code_challenge, auth_time, sid, amr, issued_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-    )
-    .bind(code.hash.0.to_vec())
-    .bind(&code.client_id)
-    .bind(&code.redirect_uri)
-    .bind(&code.username)
-    .bind(&code.scope)
-    .bind(code.claims.join(" "))
-    .bind(&code.nonce)
-    .bind(&code.code_challenge)
-    .bind(code.auth_time)
-    .bind(&code.sid)
-    .bind(code.amr.join(" "))
-    .bind(code.issued_at)
-    .bind(code.expires_at)
-    .execute(c)
-    .await
-    .map(|_| ())
+    let rows: Vec<serde_json::Value> = codes
+        .iter()
+        .map(|code| {
+            serde_json::json!([
+                hex(&code.hash.0),
+                code.client_id,
+                code.redirect_uri,
+                code.username,
+                code.scope,
+                code.claims.join(" "),
+                code.nonce,
+                code.code_challenge,
+                code.auth_time,
+                code.sid,
+                code.amr.join(" "),
+                code.issued_at,
+                code.expires_at,
+            ])
+        })
+        .collect();
+    sqlx::query(INSERT_CODES)
+        .bind(serde_json::Value::Array(rows).to_string())
+        .execute(c)
+        .await
+        .map(|_| ())
 }
 
 /// A single conditional UPDATE marks the code redeemed, so of concurrent redemptions exactly
