@@ -22,6 +22,19 @@ pub(super) fn hash_of(r: &SqliteRow, col: &str) -> Result<Option<TokenHash>, Sto
     .transpose()
 }
 
+/// The condition that a token's grant (its code's family) was not revoked as a whole: the
+/// flag lives only on the code row (migration 0010).
+macro_rules! grant_live {
+    ($table:ident) => {
+        concat!(
+            " AND NOT COALESCE((SELECT family_revoked FROM authorization_codes AS c \
+             WHERE c.code_hash = ",
+            stringify!($table),
+            ".code_hash), 0)"
+        )
+    };
+}
+
 #[async_trait]
 impl TokenStore for SqliteStore {
     /// Group-committed (see `group_commit`): durable when this returns.
@@ -146,8 +159,14 @@ impl GrantStore for SqliteStore {
         self.revoke_where(
             [
                 "UPDATE authorization_codes SET family_revoked = 1 WHERE client_id = ?",
-                "UPDATE access_tokens SET revoked = 1 WHERE client_id = ? AND revoked = 0",
-                "UPDATE refresh_tokens SET revoked = 1 WHERE client_id = ? AND revoked = 0",
+                concat!(
+                    "UPDATE access_tokens SET revoked = 1 WHERE client_id = ? AND revoked = 0",
+                    grant_live!(access_tokens)
+                ),
+                concat!(
+                    "UPDATE refresh_tokens SET revoked = 1 WHERE client_id = ? AND revoked = 0",
+                    grant_live!(refresh_tokens)
+                ),
             ],
             client_id,
         )
@@ -158,8 +177,14 @@ impl GrantStore for SqliteStore {
         self.revoke_where(
             [
                 "UPDATE authorization_codes SET family_revoked = 1 WHERE username = ?",
-                "UPDATE access_tokens SET revoked = 1 WHERE subject = ? AND revoked = 0",
-                "UPDATE refresh_tokens SET revoked = 1 WHERE subject = ? AND revoked = 0",
+                concat!(
+                    "UPDATE access_tokens SET revoked = 1 WHERE subject = ? AND revoked = 0",
+                    grant_live!(access_tokens)
+                ),
+                concat!(
+                    "UPDATE refresh_tokens SET revoked = 1 WHERE subject = ? AND revoked = 0",
+                    grant_live!(refresh_tokens)
+                ),
             ],
             username,
         )
@@ -168,8 +193,10 @@ impl GrantStore for SqliteStore {
 }
 
 impl SqliteStore {
-    /// Marks the grants revoked (so tokens a concurrent request is still issuing die too) and
-    /// revokes the tokens, in one transaction; returns how many live tokens were revoked.
+    /// Revokes the tokens and marks the grants revoked (so tokens a concurrent request is
+    /// still issuing die too), in one transaction; returns how many live tokens were revoked.
+    /// The tokens go first: a token of a grant revoked before (its code row's flag, migration
+    /// 0010) was not live, and must not be counted.
     async fn revoke_where(
         &self,
         statements: [&'static str; 3],
@@ -177,11 +204,6 @@ impl SqliteStore {
     ) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await.map_err(err)?;
         let [grants, access, refresh] = statements;
-        sqlx::query(grants)
-            .bind(key)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
         let mut n = 0;
         for sql in [access, refresh] {
             n += sqlx::query(sql)
@@ -191,6 +213,11 @@ impl SqliteStore {
                 .map_err(err)?
                 .rows_affected();
         }
+        sqlx::query(grants)
+            .bind(key)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
         tx.commit().await.map_err(err)?;
         Ok(n)
     }

@@ -290,9 +290,12 @@ async fn together(
                 _ => None,
             })
             .collect();
-        // A batch that is one statement (only access tokens, only codes or only grants) needs
-        // no explicit transaction: a statement commits by itself, all of it or nothing, and
-        // SQLite's thread is visited once instead of three times (BEGIN, it, COMMIT).
+        // A batch that is one insert (only access tokens, or only codes) needs no explicit
+        // transaction: a statement commits by itself, all of it or nothing, and SQLite's
+        // thread is visited once instead of three times (BEGIN, it, COMMIT). Grants keep the
+        // transaction: their outcomes are read back after the statement, and a failure there
+        // must roll the batch back before the one-by-one retry, or the retried rotations and
+        // redemptions would find their tokens and codes used and read as replays.
         if access.len() == writes.len() {
             insert_access(&mut *c, &access).await.map_err(err)?;
             return Ok(writes.iter().map(|_| Outcome::Unit).collect());
@@ -300,13 +303,6 @@ async fn together(
         if codes.len() == writes.len() {
             insert_codes(&mut *c, &codes).await.map_err(err)?;
             return Ok(writes.iter().map(|_| Outcome::Unit).collect());
-        }
-        if grants.len() == writes.len() {
-            return Ok(grant(c, &grants)
-                .await?
-                .into_iter()
-                .map(Outcome::Grant)
-                .collect());
         }
         let mut tx = c.begin().await.map_err(err)?;
         // Codes first: nothing else in the batch can refer to them (a code is redeemable only

@@ -94,6 +94,17 @@ async fn tokens_of_two_clients_and_two_users(s: &dyn Store) {
     s.insert_access_token(&access_token("at-c1-cc", "c1", None))
         .await
         .unwrap();
+    // Tokens of a grant revoked as a whole (a replay): dead too, so not counted either.
+    let grant = code("revoked grant", "c1", "alice");
+    s.insert_code(&grant).await.unwrap();
+    let mut at = access_token("at-c1-alice-revoked-grant", "c1", Some("alice"));
+    at.code = Some(grant.hash);
+    s.insert_access_token(&at).await.unwrap();
+    let rt = refresh_token("rt-c1-alice-revoked-grant", "c1", "alice", Some(grant.hash));
+    s.insert_refresh_token(&rt).await.unwrap();
+    s.revoke_code_family(&grant.hash).await.unwrap();
+    assert!(access_token_dead(s, &at.hash).await);
+    assert!(refresh_token_dead(s, &rt.hash).await);
 }
 
 async fn live(s: &dyn Store, client: &str, user: &str) -> (bool, bool) {
