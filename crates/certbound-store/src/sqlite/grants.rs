@@ -34,6 +34,7 @@ macro_rules! grant_live {
         )
     };
 }
+pub(super) use grant_live;
 
 #[async_trait]
 impl TokenStore for SqliteStore {

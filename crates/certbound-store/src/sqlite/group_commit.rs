@@ -535,8 +535,7 @@ async fn redeem(
 /// tokens inserted, and inserted revoked if the grant was revoked. SQLite runs one write
 /// transaction at a time, so a revocation of a grant commits either before this (the flag is
 /// seen here) or after it (and then look-ups see it through the code row, migration 0010).
-/// The outcomes come back in the
-/// order of `grants`.
+/// The outcomes come back in the order of `grants`.
 async fn grant(
     c: &mut SqliteConnection,
     grants: &[&GrantTokens],
@@ -607,11 +606,10 @@ async fn use_refresh(
     hash: &TokenHash,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND revoked = 0 \
-         AND NOT COALESCE((SELECT family_revoked FROM authorization_codes AS c \
-                           WHERE c.code_hash = refresh_tokens.code_hash), 0)",
-    )
+    let done = sqlx::query(concat!(
+        "UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND revoked = 0",
+        super::grants::grant_live!(refresh_tokens)
+    ))
     .bind(now)
     .bind(hash.0.to_vec())
     .execute(c)
