@@ -168,11 +168,7 @@ async fn select<L: Lookup>(
         Some(c) => c,
         None => conn.insert(SqliteConnection::connect_with(options).await.map_err(err)?),
     };
-    let keys: Vec<String> = hashes
-        .iter()
-        .map(|h| super::group_commit::hex(&h.0))
-        .collect();
-    let keys = serde_json::Value::from(keys).to_string();
+    let keys = keys_json(hashes);
     let rows = match sqlx::query(L::SELECT).bind(keys).fetch_all(&mut *c).await {
         Ok(rows) => rows,
         Err(e @ sqlx::Error::Database(_)) => return Err(err(e)),
@@ -182,6 +178,26 @@ async fn select<L: Lookup>(
         }
     };
     rows.iter().map(L::decode).collect()
+}
+
+/// The JSON array of the batch's keys in hex, each once: a token asked for by several
+/// concurrent requests (a busy resource server's token, say) is looked up and decoded once.
+fn keys_json(hashes: &[TokenHash]) -> String {
+    let mut unique: Vec<&[u8; 32]> = hashes.iter().map(|h| &h.0).collect();
+    unique.sort_unstable();
+    unique.dedup();
+    let mut json = String::with_capacity(2 + unique.len() * 67);
+    json.push('[');
+    for (i, key) in unique.into_iter().enumerate() {
+        if i > 0 {
+            json.push(',');
+        }
+        json.push('"');
+        json.push_str(&super::group_commit::hex(key));
+        json.push('"');
+    }
+    json.push(']');
+    json
 }
 
 /// Whether the token's grant (its code's family) was revoked: the joined
@@ -229,4 +245,17 @@ fn refresh_token_from_row(r: &SqliteRow) -> Result<RefreshTokenRecord, StoreErro
         used_at: r.try_get("used_at").map_err(err)?,
         revoked: r.try_get("revoked").map_err(err)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{TokenHash, keys_json};
+
+    #[test]
+    fn a_key_asked_for_twice_in_a_batch_is_looked_up_once() {
+        let (a, b) = (TokenHash([0xab; 32]), TokenHash([0x01; 32]));
+        let json = keys_json(&[a, b, a, a]);
+        let keys: Vec<String> = serde_json::from_str(&json).expect("a JSON array of strings");
+        assert_eq!(keys, vec!["01".repeat(32), "ab".repeat(32)]);
+    }
 }
