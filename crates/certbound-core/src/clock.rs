@@ -27,16 +27,31 @@ pub trait Random: Send + Sync {
     fn fill(&self, buf: &mut [u8]);
 }
 
-/// The operating system's CSPRNG (`getrandom`).
+/// A CSPRNG seeded by the operating system: AWS-LC's `RAND_bytes` (the crypto library rustls
+/// already runs on here), a per-thread DRBG that reseeds from `getrandom` and on fork. A
+/// token costs no system call, where `getrandom` per token was one on every issuance.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct OsRandom;
 
 impl Random for OsRandom {
     fn fill(&self, buf: &mut [u8]) {
-        use rand::TryRngCore;
-        // The OS CSPRNG failing is unrecoverable and must never yield a weak token: abort.
-        if rand::rngs::OsRng.try_fill_bytes(buf).is_err() {
+        // The CSPRNG failing is unrecoverable and must never yield a weak token: abort.
+        if aws_lc_rs::rand::fill(buf).is_err() {
             std::process::abort();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{OsRandom, Random};
+
+    #[test]
+    fn two_draws_differ_and_are_not_all_zero() {
+        let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
+        OsRandom.fill(&mut a);
+        OsRandom.fill(&mut b);
+        assert_ne!(a, [0u8; 32]);
+        assert_ne!(a, b);
     }
 }
