@@ -246,7 +246,7 @@ async fn stopping(stopped: &mut watch::Receiver<bool>) {
 /// Hands a request to the router unless `max_in_flight` requests are already being handled.
 async fn dispatch(shared: Shared, req: Request) -> Result<Response, Infallible> {
     let (started, endpoint) = (Instant::now(), Endpoint::of(req.uri().path()));
-    let before = shared.in_flight.fetch_add(1, Ordering::AcqRel);
+    let (in_flight, before) = InFlight::enter(&shared.in_flight);
     let response = if before >= shared.max_in_flight {
         overloaded()
     } else {
@@ -255,7 +255,7 @@ async fn dispatch(shared: Shared, req: Request) -> Result<Response, Infallible> 
             Err(never) => match never {},
         }
     };
-    shared.in_flight.fetch_sub(1, Ordering::AcqRel);
+    drop(in_flight);
     let error = response
         .extensions()
         .get::<certbound_core::ErrorCode>()
@@ -267,6 +267,27 @@ async fn dispatch(shared: Shared, req: Request) -> Result<Response, Infallible> 
         started.elapsed(),
     );
     Ok(response)
+}
+
+/// One request counted in flight for as long as it lives. The count drops when the guard
+/// does: when the request is answered, and also when hyper drops the request's future
+/// unanswered (its client disconnected, or the connection failed). Before this guard such a
+/// request stayed counted for ever, and after enough of them (a few thousand clients giving
+/// up under overload) every request got 503 until restart.
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    /// Counts one more request; returns its guard and how many were in flight before it.
+    fn enter(counter: &'a AtomicUsize) -> (InFlight<'a>, usize) {
+        let before = counter.fetch_add(1, Ordering::AcqRel);
+        (InFlight(counter), before)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// RFC 6749 §4.1.2.1 `temporarily_unavailable`, as 503 with `Retry-After`.
@@ -333,5 +354,79 @@ impl Signals {
             }
             "Ctrl-C"
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Shared, dispatch};
+    use axum::Router;
+    use axum::body::Body;
+    use axum::routing::get;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    fn shared(app: Router, max_in_flight: usize) -> Shared {
+        Shared {
+            app,
+            peers: Arc::default(),
+            connections: Arc::new(tokio::sync::Semaphore::new(8)),
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            max_in_flight,
+        }
+    }
+
+    fn request(path: &str) -> axum::extract::Request {
+        axum::extract::Request::get(path)
+            .body(Body::empty())
+            .expect("a valid request")
+    }
+
+    /// Regression (issue 9, overload recovery): a request whose future hyper drops unanswered
+    /// (its client gave up) must not stay counted, or the server answers 503 for ever.
+    #[tokio::test]
+    async fn a_request_dropped_unanswered_is_no_longer_in_flight() {
+        let app = Router::new()
+            .route("/stuck", get(std::future::pending::<&'static str>))
+            .route("/ok", get(|| async { "ok" }));
+        let shared = shared(app, 1);
+        for _ in 0..3 {
+            let cut = tokio::time::timeout(
+                Duration::from_millis(20),
+                dispatch(shared.clone(), request("/stuck")),
+            )
+            .await;
+            assert!(
+                cut.is_err(),
+                "the stuck request must still be running when dropped"
+            );
+            assert_eq!(shared.in_flight.load(Ordering::Acquire), 0);
+        }
+        let response = dispatch(shared.clone(), request("/ok"))
+            .await
+            .expect("infallible");
+        assert_eq!(
+            response.status(),
+            200,
+            "the limit of one must be free again"
+        );
+    }
+
+    #[tokio::test]
+    async fn beyond_the_limit_a_request_gets_503_at_once() {
+        let app = Router::new().route("/stuck", get(std::future::pending::<&'static str>));
+        let shared = shared(app, 1);
+        let first = tokio::spawn(dispatch(shared.clone(), request("/stuck")));
+        while shared.in_flight.load(Ordering::Acquire) == 0 {
+            tokio::task::yield_now().await;
+        }
+        let second = dispatch(shared.clone(), request("/stuck"))
+            .await
+            .expect("infallible");
+        assert_eq!(second.status(), 503);
+        first.abort();
+        let _ = first.await;
+        assert_eq!(shared.in_flight.load(Ordering::Acquire), 0);
     }
 }
