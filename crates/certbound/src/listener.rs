@@ -358,6 +358,7 @@ impl Signals {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests {
     use super::{Shared, dispatch};
     use axum::Router;
