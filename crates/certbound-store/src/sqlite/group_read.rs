@@ -248,6 +248,7 @@ fn refresh_token_from_row(r: &SqliteRow) -> Result<RefreshTokenRecord, StoreErro
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests {
     use super::{TokenHash, keys_json};
 
