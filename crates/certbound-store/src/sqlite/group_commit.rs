@@ -268,28 +268,18 @@ async fn together(
 ) -> Result<Vec<Done>, Vec<Write>> {
     let result: Result<Vec<Outcome>, StoreError> = async {
         let c = connection(options, conn).await?;
-        let access: Vec<&AccessTokenRecord> = writes
-            .iter()
-            .filter_map(|w| match w {
-                Write::Access(t, _) => Some(t),
-                _ => None,
-            })
-            .collect();
-        // Every grant of the batch in one statement too, in queue order.
-        let grants: Vec<&GrantTokens> = writes
-            .iter()
-            .filter_map(|w| match w {
-                Write::Grant(t, _) => Some(&**t),
-                _ => None,
-            })
-            .collect();
-        let codes: Vec<&AuthorizationCodeRecord> = writes
-            .iter()
-            .filter_map(|w| match w {
-                Write::Code(c, _) => Some(c),
-                _ => None,
-            })
-            .collect();
+        // The batch's access tokens, grants and codes, each kind one statement, in queue order.
+        let mut access: Vec<&AccessTokenRecord> = Vec::new();
+        let mut grants: Vec<&GrantTokens> = Vec::new();
+        let mut codes: Vec<&AuthorizationCodeRecord> = Vec::new();
+        for w in &writes {
+            match w {
+                Write::Access(t, _) => access.push(t),
+                Write::Grant(t, _) => grants.push(t),
+                Write::Code(c, _) => codes.push(c),
+                Write::Refresh(..) | Write::UseRefresh(..) | Write::Redeem(..) => {}
+            }
+        }
         // A batch that is one insert (only access tokens, or only codes) needs no explicit
         // transaction: a statement commits by itself, all of it or nothing, and SQLite's
         // thread is visited once instead of three times (BEGIN, it, COMMIT). Grants keep the
