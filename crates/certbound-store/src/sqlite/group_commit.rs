@@ -12,7 +12,10 @@ use certbound_core::model::{AccessTokenRecord, AuthorizationCodeRecord, RefreshT
 use certbound_core::secret::TokenHash;
 use certbound_core::store::{CodeRedemption, GrantStored, GrantTokens, StoreError};
 use sqlx::Connection;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+use sqlx::Row;
+use sqlx::AssertSqlSafe;
+use sqlx::sqlite::{Sqlite, SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteRow};
+use std::collections::HashMap;
 use tokio::sync::{mpsc, oneshot};
 
 /// Writes waiting for a commit at most; more are refused as `Unavailable`.
@@ -100,7 +103,7 @@ enum Outcome {
     Unit,
     Used(bool),
     Redeemed(Box<CodeRedemption>),
-    Grant(GrantStored),
+    Grant(Result<GrantStored, StoreError>),
 }
 
 impl Write {
@@ -280,12 +283,24 @@ async fn together(
                 Write::Refresh(..) | Write::UseRefresh(..) | Write::Redeem(..) => {}
             }
         }
-        // A batch that is one insert (only access tokens, or only codes) needs no explicit
-        // transaction: a statement commits by itself, all of it or nothing, and SQLite's
-        // thread is visited once instead of three times (BEGIN, it, COMMIT). Grants keep the
-        // transaction: their outcomes are read back after the statement, and a failure there
-        // must roll the batch back before the one-by-one retry, or the retried rotations and
-        // redemptions would find their tokens and codes used and read as replays.
+        // A batch that is one statement (only access tokens, only codes or only grants)
+        // needs no explicit transaction: a statement commits by itself, all of it or
+        // nothing, and SQLite's thread is visited once instead of three times (BEGIN, it,
+        // COMMIT). A grants-only batch that fails in its statement committed nothing and is
+        // retried one by one; once the statement has committed, each grant gets its own
+        // outcome and nothing is retried (a retried rotation or redemption would find its
+        // refresh token or code used and read as a replay).
+        if grants.len() == writes.len() {
+            let rows = grant_rows(&mut *c, &grants).await?;
+            let found = grant_found(&rows);
+            return Ok(grants
+                .iter()
+                .map(|t| match &found {
+                    Ok(found) => Outcome::Grant(grant_outcome(t, found)),
+                    Err(e) => Outcome::Grant(Err(StoreError::Other(e.to_string()))),
+                })
+                .collect());
+        }
         if access.len() == writes.len() {
             insert_access(&mut *c, &access).await.map_err(err)?;
             return Ok(writes.iter().map(|_| Outcome::Unit).collect());
@@ -324,9 +339,9 @@ async fn together(
                 Write::Redeem(h, client_id, _) => {
                     Outcome::Redeemed(Box::new(redeem(&mut tx, h, client_id).await?))
                 }
-                Write::Grant(..) => Outcome::Grant(granted.next().ok_or_else(|| {
+                Write::Grant(..) => Outcome::Grant(Ok(granted.next().ok_or_else(|| {
                     StoreError::Other("a grant of the batch has no outcome".into())
-                })?),
+                })?)),
             });
         }
         tx.commit().await.map_err(err)?;
@@ -342,7 +357,7 @@ async fn together(
                 (Write::Redeem(_, _, r), Outcome::Redeemed(c)) => {
                     Done::Redeemed(r, Box::new(Ok(*c)))
                 }
-                (Write::Grant(_, r), Outcome::Grant(g)) => Done::Grant(r, Ok(g)),
+                (Write::Grant(_, r), Outcome::Grant(g)) => Done::Grant(r, g),
                 (w, _) => w.unit_done(),
             })
             .collect()),
@@ -530,65 +545,79 @@ async fn grant(
     c: &mut SqliteConnection,
     grants: &[&GrantTokens],
 ) -> Result<Vec<GrantStored>, StoreError> {
-    let rows: Vec<serde_json::Value> = grants.iter().map(|t| grant_row(t)).collect();
-    // RETURNING rows come in no promised order: each names its grant by the access token.
-    let found: Vec<(Vec<u8>, Option<bool>)> = sqlx::query_as(
+    let rows = grant_rows(c, grants).await?;
+    let found = grant_found(&rows)?;
+    grants.iter().map(|t| grant_outcome(t, &found)).collect()
+}
+
+/// The `grant_writes` statement of [`grant`], its RETURNING rows not yet decoded: an error
+/// here means the statement did nothing.
+async fn grant_rows(
+    c: &mut SqliteConnection,
+    grants: &[&GrantTokens],
+) -> Result<Vec<SqliteRow>, StoreError> {
+    // The rows as bound parameters, one `(?,…)` group per grant: nothing to encode as text
+    // here and nothing to parse in SQLite. The statement's text depends only on the number
+    // of grants, so the connection's prepared-statement cache serves it.
+    let mut sql = String::from(
         "INSERT INTO grant_writes (family, used_hash, used_at, a_token_hash, a_client_id, \
          a_subject, a_scope, a_issued_at, a_expires_at, a_cnf, a_revoked, a_claims, a_code_hash, \
          r_token_hash, r_client_id, r_subject, r_scope, r_claims, r_cnf, r_code_hash, r_sid, \
          r_issued_at, r_expires_at, r_revoked, r_auth_time, r_absolute_expires_at, r_used_at, \
-         redeem) \
-         SELECT unhex(value->>0), unhex(value->>1), value->>2, unhex(value->>3), value->>4, \
-         value->>5, value->>6, value->>7, value->>8, value->>9, value->>10, value->>11, \
-         unhex(value->>12), unhex(value->>13), value->>14, value->>15, value->>16, value->>17, \
-         value->>18, unhex(value->>19), value->>20, value->>21, value->>22, value->>23, \
-         value->>24, value->>25, value->>26, value->>27 FROM jsonb_each(?) \
-         RETURNING a_token_hash, (SELECT revoked FROM access_tokens WHERE token_hash = a_token_hash)",
-    )
-    .bind(serde_json::Value::Array(rows).to_string())
-    .fetch_all(&mut *c)
+         redeem) VALUES ",
+    );
+    placeholders(&mut sql, grants.len(), 28);
+    sql.push_str(
+        " RETURNING a_token_hash, (SELECT revoked FROM access_tokens WHERE token_hash = a_token_hash)",
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for t in grants {
+        let r = t.refresh.as_ref();
+        q = q
+            .bind(t.family.0.to_vec())
+            .bind(t.rotate.map(|(h, _)| h.0.to_vec()))
+            .bind(t.rotate.map(|(_, now)| now));
+        q = bind_access(q, &t.access)
+            .bind(r.map(|r| r.hash.0.to_vec()))
+            .bind(r.map(|r| r.client_id.clone()))
+            .bind(r.map(|r| r.subject.clone()))
+            .bind(r.map(|r| r.scope.clone()))
+            .bind(r.map(|r| r.claims.join(" ")))
+            .bind(r.and_then(|r| r.cnf.map(|c| c.to_base64url())))
+            .bind(r.and_then(|r| r.code.map(|c| c.0.to_vec())))
+            .bind(r.map(|r| r.sid.clone()))
+            .bind(r.map(|r| r.issued_at))
+            .bind(r.map(|r| r.expires_at))
+            .bind(r.map(|r| i64::from(r.revoked)))
+            .bind(r.map(|r| r.auth_time))
+            .bind(r.map(|r| r.absolute_expires_at))
+            .bind(r.and_then(|r| r.used_at))
+            .bind(i64::from(t.redeem));
+    }
+    q    .fetch_all(&mut *c)
     .await
-    .map_err(err)?;
-    let found: std::collections::HashMap<Vec<u8>, Option<bool>> = found.into_iter().collect();
-    grants
-        .iter()
-        .map(|t| match found.get(t.access.hash.0.as_slice()) {
-            Some(None) => Ok(GrantStored::AlreadyUsed),
-            Some(Some(false)) => Ok(GrantStored::Stored),
-            Some(Some(true)) => Ok(GrantStored::FamilyRevoked),
-            None => Err(StoreError::Other("a grant write returned no row".into())),
-        })
+    .map_err(err)
+}
+
+/// The `revoked` flag of each access token the grant write inserted (NULL: not inserted),
+/// keyed by the access token's hash: RETURNING rows come in no promised order.
+fn grant_found(rows: &[SqliteRow]) -> Result<HashMap<Vec<u8>, Option<bool>>, StoreError> {
+    rows.iter()
+        .map(|r| Ok((r.try_get(0).map_err(err)?, r.try_get(1).map_err(err)?)))
         .collect()
 }
 
-/// One `grant_writes` row as the JSON array `grant` reads (the access token's columns in the
-/// order of [`access_row`]); hashes as hex.
-fn grant_row(t: &GrantTokens) -> serde_json::Value {
-    let r = t.refresh.as_ref();
-    let mut row = vec![
-        hex(&t.family.0).into(),
-        t.rotate.map(|(h, _)| hex(&h.0)).into(),
-        t.rotate.map(|(_, now)| now).into(),
-    ];
-    row.extend(access_row(&t.access));
-    row.extend([
-        r.map(|r| hex(&r.hash.0)).into(),
-        r.map(|r| r.client_id.clone()).into(),
-        r.map(|r| r.subject.clone()).into(),
-        r.map(|r| r.scope.clone()).into(),
-        r.map(|r| r.claims.join(" ")).into(),
-        r.and_then(|r| r.cnf.map(|c| c.to_base64url())).into(),
-        r.and_then(|r| r.code.map(|c| hex(&c.0))).into(),
-        r.map(|r| r.sid.clone()).into(),
-        r.map(|r| r.issued_at).into(),
-        r.map(|r| r.expires_at).into(),
-        r.map(|r| i64::from(r.revoked)).into(),
-        r.map(|r| r.auth_time).into(),
-        r.map(|r| r.absolute_expires_at).into(),
-        r.and_then(|r| r.used_at).into(),
-        i64::from(t.redeem).into(),
-    ]);
-    serde_json::Value::Array(row)
+/// What the grant write did with `t`, from [`grant_rows`].
+fn grant_outcome(
+    t: &GrantTokens,
+    found: &HashMap<Vec<u8>, Option<bool>>,
+) -> Result<GrantStored, StoreError> {
+    match found.get(t.access.hash.0.as_slice()) {
+        Some(None) => Ok(GrantStored::AlreadyUsed),
+        Some(Some(false)) => Ok(GrantStored::Stored),
+        Some(Some(true)) => Ok(GrantStored::FamilyRevoked),
+        None => Err(StoreError::Other("a grant write returned no row".into())),
+    }
 }
 
 async fn use_refresh(
@@ -624,6 +653,33 @@ pub(super) async fn gather<T>(jobs: &mut mpsc::Receiver<T>, batch: &mut Vec<T>, 
             return;
         }
     }
+}
+
+/// Appends `rows` groups of `cols` placeholders: `(?,?),(?,?)`.
+fn placeholders(sql: &mut String, rows: usize, cols: usize) {
+    for i in 0..rows {
+        sql.push_str(if i == 0 { "(" } else { ",(" });
+        for j in 0..cols {
+            sql.push_str(if j == 0 { "?" } else { ",?" });
+        }
+        sql.push(')');
+    }
+}
+
+type Query<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments>;
+
+/// Binds an access token's columns, in the order of the `a_*` columns of `grant_writes`.
+fn bind_access<'q>(q: Query<'q>, t: &AccessTokenRecord) -> Query<'q> {
+    q.bind(t.hash.0.to_vec())
+        .bind(t.client_id.clone())
+        .bind(t.subject.clone())
+        .bind(t.scope.clone())
+        .bind(t.issued_at)
+        .bind(t.expires_at)
+        .bind(t.cnf.map(|c| c.to_base64url()))
+        .bind(i64::from(t.revoked))
+        .bind(t.claims.join(" "))
+        .bind(t.code.map(|c| c.0.to_vec()))
 }
 
 /// The rows as the JSON array `INSERT` reads.
