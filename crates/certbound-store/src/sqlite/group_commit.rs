@@ -23,18 +23,16 @@ const QUEUE: usize = 4096;
 /// Most writes committed in one transaction.
 const MAX_BATCH: usize = 256;
 
-/// One statement for any number of access tokens: the rows arrive as one JSON array bound to
-/// a single parameter (parsed once, by `jsonb_each`). Hashes travel as hex.
-const INSERT_ACCESS: &str = "INSERT INTO access_tokens (token_hash, client_id, subject, scope, issued_at, \
-     expires_at, cnf, revoked, claims, code_hash) \
-     SELECT unhex(value->>0), value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, \
-     value->>7, value->>8, unhex(value->>9) FROM jsonb_each(?)";
+/// The head of the statement that inserts any number of access tokens, each a group of
+/// bound parameters (see [`placeholders`]).
+const INSERT_ACCESS: &str = "INSERT INTO access_tokens (token_hash, client_id, subject, scope, \
+     issued_at, expires_at, cnf, revoked, claims, code_hash) VALUES ";
 
-/// One statement for any number of authorization codes, as [`INSERT_ACCESS`] does it.
+/// The head of the statement that inserts any number of authorization codes, as
+/// [`INSERT_ACCESS`] does it.
 const INSERT_CODES: &str = "INSERT INTO authorization_codes (code_hash, client_id, redirect_uri, \
      username, scope, claims, nonce, code_challenge, auth_time, sid, amr, issued_at, expires_at) \
-     SELECT unhex(value->>0), value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, \
-     value->>7, value->>8, value->>9, value->>10, value->>11, value->>12 FROM jsonb_each(?)";
+     VALUES ";
 
 type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
@@ -436,11 +434,13 @@ async fn insert_access(
     c: &mut SqliteConnection,
     records: &[&AccessTokenRecord],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(INSERT_ACCESS)
-        .bind(rows_json(records))
-        .execute(c)
-        .await
-        .map(|_| ())
+    let mut sql = String::from(INSERT_ACCESS);
+    placeholders(&mut sql, records.len(), 10);
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for t in records {
+        q = bind_access(q, t);
+    }
+    q.execute(c).await.map(|_| ())
 }
 
 async fn insert_refresh(
@@ -474,31 +474,26 @@ async fn insert_codes(
     c: &mut SqliteConnection,
     codes: &[&AuthorizationCodeRecord],
 ) -> Result<(), sqlx::Error> {
-    let rows: Vec<serde_json::Value> = codes
-        .iter()
-        .map(|code| {
-            serde_json::json!([
-                hex(&code.hash.0),
-                code.client_id,
-                code.redirect_uri,
-                code.username,
-                code.scope,
-                code.claims.join(" "),
-                code.nonce,
-                code.code_challenge,
-                code.auth_time,
-                code.sid,
-                code.amr.join(" "),
-                code.issued_at,
-                code.expires_at,
-            ])
-        })
-        .collect();
-    sqlx::query(INSERT_CODES)
-        .bind(serde_json::Value::Array(rows).to_string())
-        .execute(c)
-        .await
-        .map(|_| ())
+    let mut sql = String::from(INSERT_CODES);
+    placeholders(&mut sql, codes.len(), 13);
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for code in codes {
+        q = q
+            .bind(code.hash.0.to_vec())
+            .bind(code.client_id.clone())
+            .bind(code.redirect_uri.clone())
+            .bind(code.username.clone())
+            .bind(code.scope.clone())
+            .bind(code.claims.join(" "))
+            .bind(code.nonce.clone())
+            .bind(code.code_challenge.clone())
+            .bind(code.auth_time)
+            .bind(code.sid.clone())
+            .bind(code.amr.join(" "))
+            .bind(code.issued_at)
+            .bind(code.expires_at);
+    }
+    q.execute(c).await.map(|_| ())
 }
 
 /// A single conditional UPDATE marks the code redeemed, so of concurrent redemptions exactly
@@ -668,7 +663,8 @@ fn placeholders(sql: &mut String, rows: usize, cols: usize) {
 
 type Query<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments>;
 
-/// Binds an access token's columns, in the order of the `a_*` columns of `grant_writes`.
+/// Binds an access token's columns, in the order of [`INSERT_ACCESS`] and of the `a_*`
+/// columns of `grant_writes`.
 fn bind_access<'q>(q: Query<'q>, t: &AccessTokenRecord) -> Query<'q> {
     q.bind(t.hash.0.to_vec())
         .bind(t.client_id.clone())
@@ -680,32 +676,6 @@ fn bind_access<'q>(q: Query<'q>, t: &AccessTokenRecord) -> Query<'q> {
         .bind(i64::from(t.revoked))
         .bind(t.claims.join(" "))
         .bind(t.code.map(|c| c.0.to_vec()))
-}
-
-/// The rows as the JSON array `INSERT` reads.
-fn rows_json(records: &[&AccessTokenRecord]) -> String {
-    let rows: Vec<serde_json::Value> = records
-        .iter()
-        .map(|t| serde_json::Value::Array(Vec::from(access_row(t))))
-        .collect();
-    serde_json::Value::Array(rows).to_string()
-}
-
-/// An access token's columns as JSON values, in the order of `INSERT_ACCESS` (and of the
-/// `a_*` columns of `grant_writes`); hashes as hex.
-fn access_row(t: &AccessTokenRecord) -> [serde_json::Value; 10] {
-    [
-        hex(&t.hash.0).into(),
-        t.client_id.clone().into(),
-        t.subject.clone().into(),
-        t.scope.clone().into(),
-        t.issued_at.into(),
-        t.expires_at.into(),
-        t.cnf.map(|c| c.to_base64url()).into(),
-        i64::from(t.revoked).into(),
-        t.claims.join(" ").into(),
-        t.code.map(|c| hex(&c.0)).into(),
-    ]
 }
 
 /// Lower-case hex, as SQLite's `unhex` reads it.
