@@ -22,6 +22,8 @@ use tokio::sync::{mpsc, oneshot};
 const QUEUE: usize = 4096;
 /// Most writes committed in one transaction.
 const MAX_BATCH: usize = 256;
+// A batch of grants binds 28 parameters per grant; SQLite allows 32,766 per statement.
+const _: () = assert!(MAX_BATCH * 28 <= 32_766);
 
 /// The head of the statement that inserts any number of access tokens, each a group of
 /// bound parameters (see [`placeholders`]).
@@ -651,7 +653,7 @@ pub(super) async fn gather<T>(jobs: &mut mpsc::Receiver<T>, batch: &mut Vec<T>, 
 }
 
 /// Appends `rows` groups of `cols` placeholders: `(?,?),(?,?)`.
-fn placeholders(sql: &mut String, rows: usize, cols: usize) {
+pub(super) fn placeholders(sql: &mut String, rows: usize, cols: usize) {
     for i in 0..rows {
         sql.push_str(if i == 0 { "(" } else { ",(" });
         for j in 0..cols {
@@ -678,21 +680,12 @@ fn bind_access<'q>(q: Query<'q>, t: &AccessTokenRecord) -> Query<'q> {
         .bind(t.code.map(|c| c.0.to_vec()))
 }
 
-/// Lower-case hex, as SQLite's `unhex` reads it.
-pub(super) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
-    fn hex_is_lower_case_two_digits_per_byte() {
-        assert_eq!(super::hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+    fn placeholders_make_one_group_per_row() {
+        let mut sql = String::from("VALUES ");
+        super::placeholders(&mut sql, 2, 3);
+        assert_eq!(sql, "VALUES (?,?,?),(?,?,?)");
     }
 }

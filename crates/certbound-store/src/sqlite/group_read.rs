@@ -12,7 +12,7 @@ use certbound_core::model::{AccessTokenRecord, RefreshTokenRecord};
 use certbound_core::secret::TokenHash;
 use certbound_core::store::{StoreError, StoredCode};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteRow};
-use sqlx::{Connection, Row};
+use sqlx::{AssertSqlSafe, Connection, Row};
 use std::collections::HashMap;
 use tokio::sync::{mpsc, oneshot};
 
@@ -25,9 +25,8 @@ const MAX_BATCH: usize = 256;
 pub(super) trait Lookup: Send + 'static {
     /// What a row decodes to.
     type Record: Clone + Send + 'static;
-    /// Every row whose key is in the JSON array of hex keys bound to the one parameter. The
-    /// CROSS JOIN keeps the keys as the outer loop, so each is one index look-up (the planner
-    /// would otherwise be free to scan the table).
+    /// Every row whose key is in the list that follows (`(?,…)`, one blob per key): each key
+    /// is one look-up in the key's index.
     const SELECT: &'static str;
     /// What is looked up, for error messages.
     const WHAT: &'static str;
@@ -40,9 +39,8 @@ pub(super) struct AccessTokens;
 
 impl Lookup for AccessTokens {
     type Record = AccessTokenRecord;
-    const SELECT: &'static str = "SELECT t.*, c.family_revoked FROM json_each(?) AS k \
-         CROSS JOIN access_tokens AS t ON t.token_hash = unhex(k.value) \
-         LEFT JOIN authorization_codes AS c ON c.code_hash = t.code_hash";
+    const SELECT: &'static str = "SELECT t.*, c.family_revoked FROM access_tokens AS t \
+         LEFT JOIN authorization_codes AS c ON c.code_hash = t.code_hash WHERE t.token_hash IN ";
     const WHAT: &'static str = "token";
     fn decode(row: &SqliteRow) -> Result<(TokenHash, AccessTokenRecord), StoreError> {
         let mut t = access_token_from_row(row)?;
@@ -56,9 +54,8 @@ pub(super) struct RefreshTokens;
 
 impl Lookup for RefreshTokens {
     type Record = RefreshTokenRecord;
-    const SELECT: &'static str = "SELECT t.*, c.family_revoked FROM json_each(?) AS k \
-         CROSS JOIN refresh_tokens AS t ON t.token_hash = unhex(k.value) \
-         LEFT JOIN authorization_codes AS c ON c.code_hash = t.code_hash";
+    const SELECT: &'static str = "SELECT t.*, c.family_revoked FROM refresh_tokens AS t \
+         LEFT JOIN authorization_codes AS c ON c.code_hash = t.code_hash WHERE t.token_hash IN ";
     const WHAT: &'static str = "refresh token";
     fn decode(row: &SqliteRow) -> Result<(TokenHash, RefreshTokenRecord), StoreError> {
         let mut t = refresh_token_from_row(row)?;
@@ -72,8 +69,7 @@ pub(super) struct Codes;
 
 impl Lookup for Codes {
     type Record = StoredCode;
-    const SELECT: &'static str = "SELECT t.* FROM json_each(?) AS k \
-         CROSS JOIN authorization_codes AS t ON t.code_hash = unhex(k.value)";
+    const SELECT: &'static str = "SELECT t.* FROM authorization_codes AS t WHERE t.code_hash IN ";
     const WHAT: &'static str = "code";
     fn decode(row: &SqliteRow) -> Result<(TokenHash, StoredCode), StoreError> {
         let code = super::grants::code_from_row(row)?;
@@ -168,8 +164,14 @@ async fn select<L: Lookup>(
         Some(c) => c,
         None => conn.insert(SqliteConnection::connect_with(options).await.map_err(err)?),
     };
-    let keys = keys_json(hashes);
-    let rows = match sqlx::query(L::SELECT).bind(keys).fetch_all(&mut *c).await {
+    let keys = unique_keys(hashes);
+    let mut sql = String::from(L::SELECT);
+    super::group_commit::placeholders(&mut sql, 1, keys.len());
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for key in keys {
+        q = q.bind(key.to_vec());
+    }
+    let rows = match q.fetch_all(&mut *c).await {
         Ok(rows) => rows,
         Err(e @ sqlx::Error::Database(_)) => return Err(err(e)),
         Err(e) => {
@@ -180,24 +182,13 @@ async fn select<L: Lookup>(
     rows.iter().map(L::decode).collect()
 }
 
-/// The JSON array of the batch's keys in hex, each once: a token asked for by several
-/// concurrent requests (a busy resource server's token, say) is looked up and decoded once.
-fn keys_json(hashes: &[TokenHash]) -> String {
+/// The batch's keys, each once: a token asked for by several concurrent requests (a busy
+/// resource server's token, say) is looked up and decoded once.
+fn unique_keys(hashes: &[TokenHash]) -> Vec<&[u8; 32]> {
     let mut unique: Vec<&[u8; 32]> = hashes.iter().map(|h| &h.0).collect();
     unique.sort_unstable();
     unique.dedup();
-    let mut json = String::with_capacity(2 + unique.len() * 67);
-    json.push('[');
-    for (i, key) in unique.into_iter().enumerate() {
-        if i > 0 {
-            json.push(',');
-        }
-        json.push('"');
-        json.push_str(&super::group_commit::hex(key));
-        json.push('"');
-    }
-    json.push(']');
-    json
+    unique
 }
 
 /// Whether the token's grant (its code's family) was revoked: the joined
@@ -250,13 +241,11 @@ fn refresh_token_from_row(r: &SqliteRow) -> Result<RefreshTokenRecord, StoreErro
 #[cfg(test)]
 #[allow(clippy::expect_used)]
 mod tests {
-    use super::{TokenHash, keys_json};
+    use super::{TokenHash, unique_keys};
 
     #[test]
     fn a_key_asked_for_twice_in_a_batch_is_looked_up_once() {
         let (a, b) = (TokenHash([0xab; 32]), TokenHash([0x01; 32]));
-        let json = keys_json(&[a, b, a, a]);
-        let keys: Vec<String> = serde_json::from_str(&json).expect("a JSON array of strings");
-        assert_eq!(keys, vec!["01".repeat(32), "ab".repeat(32)]);
+        assert_eq!(unique_keys(&[a, b, a, a]), vec![&[0x01; 32], &[0xab; 32]]);
     }
 }
