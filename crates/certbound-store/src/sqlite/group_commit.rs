@@ -11,9 +11,9 @@ use super::err;
 use certbound_core::model::{AccessTokenRecord, AuthorizationCodeRecord, RefreshTokenRecord};
 use certbound_core::secret::TokenHash;
 use certbound_core::store::{CodeRedemption, GrantStored, GrantTokens, StoreError};
+use sqlx::AssertSqlSafe;
 use sqlx::Connection;
 use sqlx::Row;
-use sqlx::AssertSqlSafe;
 use sqlx::sqlite::{Sqlite, SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteRow};
 use std::collections::HashMap;
 use tokio::sync::{mpsc, oneshot};
@@ -591,9 +591,7 @@ async fn grant_rows(
             .bind(r.and_then(|r| r.used_at))
             .bind(i64::from(t.redeem));
     }
-    q    .fetch_all(&mut *c)
-    .await
-    .map_err(err)
+    q.fetch_all(&mut *c).await.map_err(err)
 }
 
 /// The `revoked` flag of each access token the grant write inserted (NULL: not inserted),
