@@ -449,27 +449,11 @@ async fn insert_refresh(
     c: &mut SqliteConnection,
     t: &RefreshTokenRecord,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    let q = sqlx::query(
         "INSERT INTO refresh_tokens (token_hash, client_id, subject, scope, claims, cnf, code_hash, sid, issued_at, expires_at, revoked, \
          auth_time, absolute_expires_at, used_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-    )
-    .bind(t.hash.0.to_vec())
-    .bind(&t.client_id)
-    .bind(&t.subject)
-    .bind(&t.scope)
-    .bind(t.claims.join(" "))
-    .bind(t.cnf.map(|c| c.to_base64url()))
-    .bind(t.code.map(|c| c.0.to_vec()))
-    .bind(&t.sid)
-    .bind(t.issued_at)
-    .bind(t.expires_at)
-    .bind(t.revoked)
-    .bind(t.auth_time)
-    .bind(t.absolute_expires_at)
-    .bind(t.used_at)
-    .execute(c)
-    .await
-    .map(|_| ())
+    );
+    bind_refresh(q, Some(t)).execute(c).await.map(|_| ())
 }
 
 async fn insert_codes(
@@ -569,27 +553,12 @@ async fn grant_rows(
     );
     let mut q = sqlx::query(AssertSqlSafe(sql));
     for t in grants {
-        let r = t.refresh.as_ref();
         q = q
             .bind(t.family.0.to_vec())
             .bind(t.rotate.map(|(h, _)| h.0.to_vec()))
             .bind(t.rotate.map(|(_, now)| now));
-        q = bind_access(q, &t.access)
-            .bind(r.map(|r| r.hash.0.to_vec()))
-            .bind(r.map(|r| r.client_id.clone()))
-            .bind(r.map(|r| r.subject.clone()))
-            .bind(r.map(|r| r.scope.clone()))
-            .bind(r.map(|r| r.claims.join(" ")))
-            .bind(r.and_then(|r| r.cnf.map(|c| c.to_base64url())))
-            .bind(r.and_then(|r| r.code.map(|c| c.0.to_vec())))
-            .bind(r.map(|r| r.sid.clone()))
-            .bind(r.map(|r| r.issued_at))
-            .bind(r.map(|r| r.expires_at))
-            .bind(r.map(|r| i64::from(r.revoked)))
-            .bind(r.map(|r| r.auth_time))
-            .bind(r.map(|r| r.absolute_expires_at))
-            .bind(r.and_then(|r| r.used_at))
-            .bind(i64::from(t.redeem));
+        q = bind_access(q, &t.access);
+        q = bind_refresh(q, t.refresh.as_ref()).bind(i64::from(t.redeem));
     }
     q.fetch_all(&mut *c).await.map_err(err)
 }
@@ -676,6 +645,25 @@ fn bind_access<'q>(q: Query<'q>, t: &AccessTokenRecord) -> Query<'q> {
         .bind(i64::from(t.revoked))
         .bind(t.claims.join(" "))
         .bind(t.code.map(|c| c.0.to_vec()))
+}
+
+/// Binds a refresh token's columns (all NULL for `None`), in the order of `insert_refresh`
+/// and of the `r_*` columns of `grant_writes`.
+fn bind_refresh<'q>(q: Query<'q>, r: Option<&RefreshTokenRecord>) -> Query<'q> {
+    q.bind(r.map(|r| r.hash.0.to_vec()))
+        .bind(r.map(|r| r.client_id.clone()))
+        .bind(r.map(|r| r.subject.clone()))
+        .bind(r.map(|r| r.scope.clone()))
+        .bind(r.map(|r| r.claims.join(" ")))
+        .bind(r.and_then(|r| r.cnf.map(|c| c.to_base64url())))
+        .bind(r.and_then(|r| r.code.map(|c| c.0.to_vec())))
+        .bind(r.map(|r| r.sid.clone()))
+        .bind(r.map(|r| r.issued_at))
+        .bind(r.map(|r| r.expires_at))
+        .bind(r.map(|r| i64::from(r.revoked)))
+        .bind(r.map(|r| r.auth_time))
+        .bind(r.map(|r| r.absolute_expires_at))
+        .bind(r.and_then(|r| r.used_at))
 }
 
 #[cfg(test)]

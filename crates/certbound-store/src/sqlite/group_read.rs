@@ -239,7 +239,6 @@ fn refresh_token_from_row(r: &SqliteRow) -> Result<RefreshTokenRecord, StoreErro
 }
 
 #[cfg(test)]
-#[allow(clippy::expect_used)]
 mod tests {
     use super::{TokenHash, unique_keys};
 
