@@ -49,6 +49,9 @@ pub enum ScenarioKind {
     Refresh,
     /// GET the authorize URL (signed-in session, consent remembered), then redeem the code.
     Code,
+    /// Redeem authorization codes minted before the clock starts (the authorization_code grant
+    /// alone; `--codes-per-worker`).
+    Redeem,
     /// Introspect one token minted before the run (`--introspect-url`).
     Introspect,
 }
@@ -59,6 +62,7 @@ impl ScenarioKind {
             ScenarioKind::Static => "static",
             ScenarioKind::Refresh => "refresh",
             ScenarioKind::Code => "code",
+            ScenarioKind::Redeem => "redeem",
             ScenarioKind::Introspect => "introspect",
         }
     }
@@ -152,6 +156,11 @@ pub struct OAuthArgs {
     /// Body of the token request that mints the token to introspect.
     #[arg(long)]
     pub mint_body: Option<String>,
+    /// Codes each worker mints before the clock starts (redeem). Default: enough for 16,000
+    /// redemptions per second over the warm-up and the measured window; a worker that runs out
+    /// counts `codes_exhausted` errors.
+    #[arg(long)]
+    pub codes_per_worker: Option<usize>,
 }
 
 /// `seed` arguments.

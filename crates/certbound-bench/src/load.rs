@@ -39,7 +39,7 @@ pub fn main(args: LoadArgs) -> Result<()> {
 }
 
 async fn run(args: &LoadArgs, threads: usize) -> Result<String> {
-    let prepared = scenario::prepare(args)
+    let mut prepared = scenario::prepare(args)
         .await
         .with_context(|| format!("preparing the {} scenario", args.scenario.as_str()))?;
     let window = Window::starting_now(args.warmup, args.duration);
@@ -50,8 +50,7 @@ async fn run(args: &LoadArgs, threads: usize) -> Result<String> {
         sleep_until(window.until).await;
         cpu::process_seconds() - before
     });
-    let tasks: Vec<_> = prepared
-        .workers
+    let tasks: Vec<_> = std::mem::take(&mut prepared.workers)
         .into_iter()
         .map(|w| tokio::spawn(drive(w, window, timeout)))
         .collect();
@@ -60,7 +59,7 @@ async fn run(args: &LoadArgs, threads: usize) -> Result<String> {
         total.merge(t.await.context("a worker failed")?);
     }
     let cpu_window = cpu_probe.await.unwrap_or(0.0);
-    Ok(report(args, threads, &prepared.url, total, cpu_window))
+    Ok(report(args, threads, &prepared, total, cpu_window))
 }
 
 /// Runs one worker until the end of the window.
@@ -102,7 +101,13 @@ async fn drive(mut w: Worker, window: Window, timeout: Duration) -> Stats {
 
 /// The JSON line: the contract keys first (rps, p50_ms, p99_ms, ok, errors, status_counts),
 /// diagnostics after.
-fn report(args: &LoadArgs, threads: usize, url: &str, mut s: Stats, cpu_window: f64) -> String {
+fn report(
+    args: &LoadArgs,
+    threads: usize,
+    prepared: &scenario::Prepared,
+    mut s: Stats,
+    cpu_window: f64,
+) -> String {
     let p = Percentiles::of(&mut s.latencies_us);
     let status_counts: serde_json::Map<String, Value> = s
         .status_counts
@@ -147,8 +152,9 @@ fn report(args: &LoadArgs, threads: usize, url: &str, mut s: Stats, cpu_window: 
         ("warmup_s", json!(args.warmup)),
         ("threads", json!(threads)),
         ("label", json!(args.label)),
-        ("url", json!(url)),
+        ("url", json!(prepared.url)),
     ]);
+    fields.extend(prepared.setup.iter().cloned());
     ordered_object(&fields)
 }
 

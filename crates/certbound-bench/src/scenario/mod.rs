@@ -1,13 +1,15 @@
-//! Scenarios: what one iteration of a worker does (`static`, `introspect`, `code`, `refresh`)
+//! Scenarios: what one iteration of a worker does (`static`, `introspect`, `code`, `redeem`,
+//! `refresh`)
 //! and the per-worker state it needs. Setup (sign-in, minting) is in `setup`; the timing
 //! loop that drives workers is in `crate::load`.
 
 mod code;
 mod fixed;
+mod redeem;
 mod refresh;
 mod setup;
 
-pub use setup::prepare;
+pub use setup::{Prepared, prepare};
 
 use crate::http::Response;
 use crate::stats::{Outcome, Step};
@@ -16,6 +18,7 @@ use crate::stats::{Outcome, Step};
 pub enum Worker {
     Fixed(fixed::FixedWorker),
     Code(code::CodeWorker),
+    Redeem(redeem::RedeemWorker),
     Refresh(refresh::RefreshWorker),
 }
 
@@ -26,6 +29,12 @@ impl Worker {
         match self {
             Worker::Fixed(w) => w.channel.ensure_connected().await.map_err(|f| f.as_str()),
             Worker::Code(w) => w.flow.ensure_connected().await,
+            Worker::Redeem(w) => w
+                .flow
+                .client
+                .ensure_connected()
+                .await
+                .map_err(|f| f.as_str()),
             Worker::Refresh(w) => w.prepare().await,
         }
     }
@@ -35,6 +44,7 @@ impl Worker {
         match self {
             Worker::Fixed(w) => w.iterate().await,
             Worker::Code(w) => w.iterate().await,
+            Worker::Redeem(w) => w.iterate().await,
             Worker::Refresh(w) => w.iterate().await,
         }
     }
@@ -44,6 +54,7 @@ impl Worker {
         match self {
             Worker::Fixed(w) => w.channel.reset(),
             Worker::Code(w) => w.flow.reset(),
+            Worker::Redeem(w) => w.flow.reset(),
             Worker::Refresh(w) => {
                 w.flow.reset();
                 w.token = None;
@@ -56,6 +67,7 @@ impl Worker {
         match self {
             Worker::Fixed(w) => w.channel.connections,
             Worker::Code(w) => w.flow.connections(),
+            Worker::Redeem(w) => w.flow.connections(),
             Worker::Refresh(w) => w.flow.connections(),
         }
     }

@@ -1,10 +1,11 @@
 //! Everything a scenario needs before the clock starts: URLs resolved from the arguments, TLS
 //! connectors, the fixed request, a minted token to introspect, a signed-in session with
-//! consent, and each refresh worker's first refresh token.
+//! consent, each refresh worker's first refresh token and each redeem worker's codes.
 
 use super::Worker;
 use super::code::{CodeFlow, CodeWorker, FlowConfig, authorize_path};
 use super::fixed::FixedWorker;
+use super::redeem::RedeemWorker;
 use super::refresh::RefreshWorker;
 use crate::cli::{LoadArgs, Mode, ScenarioKind};
 use crate::form::{enc, json_string};
@@ -17,10 +18,12 @@ use hyper::header::{CONTENT_TYPE, COOKIE, HeaderMap, HeaderValue};
 use std::sync::Arc;
 use tokio_rustls::TlsConnector;
 
-/// Workers ready to run, and the URL they measure.
+/// Workers ready to run, the URL they measure, and what the setup itself measured (for the
+/// report line).
 pub struct Prepared {
     pub workers: Vec<Worker>,
     pub url: String,
+    pub setup: Vec<(&'static str, serde_json::Value)>,
 }
 
 /// Resolves the arguments and prepares one worker per unit of concurrency.
@@ -33,7 +36,9 @@ pub async fn prepare(args: &LoadArgs) -> Result<Prepared> {
             fixed(args, url, client, body).await
         }
         ScenarioKind::Introspect => introspect(args, client).await,
-        ScenarioKind::Code | ScenarioKind::Refresh => code_or_refresh(args, client).await,
+        ScenarioKind::Code | ScenarioKind::Refresh | ScenarioKind::Redeem => {
+            code_or_refresh(args, client).await
+        }
     }
 }
 
@@ -96,6 +101,7 @@ async fn fixed(
     Ok(Prepared {
         workers,
         url: url.to_owned(),
+        setup: Vec::new(),
     })
 }
 
@@ -142,7 +148,8 @@ async fn mint(args: &LoadArgs, client: TlsConnector) -> Result<String> {
     json_string(&r.body, "access_token").ok_or_else(|| anyhow!("no access_token in {}", r.text()))
 }
 
-/// Signs in once, then gives every worker a code flow (and, for refresh, its first grant).
+/// Signs in once, then gives every worker a code flow (and, for refresh, its first grant; for
+/// redeem, its codes).
 async fn code_or_refresh(args: &LoadArgs, client: TlsConnector) -> Result<Prepared> {
     let o = &args.oauth;
     let token_url = o
@@ -188,6 +195,11 @@ async fn code_or_refresh(args: &LoadArgs, client: TlsConnector) -> Result<Prepar
         };
         workers.push(if args.scenario == ScenarioKind::Code {
             Worker::Code(CodeWorker { flow })
+        } else if args.scenario == ScenarioKind::Redeem {
+            Worker::Redeem(RedeemWorker {
+                flow,
+                codes: Default::default(),
+            })
         } else {
             let mut w = RefreshWorker { flow, token: None };
             let t = w
@@ -198,8 +210,56 @@ async fn code_or_refresh(args: &LoadArgs, client: TlsConnector) -> Result<Prepar
             Worker::Refresh(w)
         });
     }
+    let setup = if args.scenario == ScenarioKind::Redeem {
+        mint_codes(args, &mut workers).await?
+    } else {
+        Vec::new()
+    };
     Ok(Prepared {
         workers,
         url: token_url.to_owned(),
+        setup,
     })
+}
+
+/// Redemptions per second the default `--codes-per-worker` provides for.
+const REDEEM_RATE_PROVIDED: f64 = 16_000.0;
+
+/// Every redeem worker mints its codes, all workers at once; returns what the report shows of it.
+async fn mint_codes(
+    args: &LoadArgs,
+    workers: &mut Vec<Worker>,
+) -> Result<Vec<(&'static str, serde_json::Value)>> {
+    let per_worker = args.oauth.codes_per_worker.unwrap_or_else(|| {
+        let total = REDEEM_RATE_PROVIDED * (args.warmup + args.duration);
+        (total / args.concurrency as f64).ceil() as usize
+    });
+    let started = std::time::Instant::now();
+    let tasks: Vec<_> = std::mem::take(workers)
+        .into_iter()
+        .map(|w| {
+            tokio::spawn(async move {
+                let Worker::Redeem(mut r) = w else {
+                    return Ok(w);
+                };
+                r.mint(per_worker).await.map(|()| Worker::Redeem(r))
+            })
+        })
+        .collect();
+    for t in tasks {
+        let w = t
+            .await
+            .context("a minting task failed")?
+            .map_err(|e| anyhow!(e))?;
+        workers.push(w);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let minted = per_worker * workers.len();
+    Ok(vec![
+        ("codes_minted", serde_json::json!(minted)),
+        (
+            "mint_s",
+            serde_json::json!((secs * 1000.0).round() / 1000.0),
+        ),
+    ])
 }
