@@ -29,12 +29,7 @@ impl Worker {
         match self {
             Worker::Fixed(w) => w.channel.ensure_connected().await.map_err(|f| f.as_str()),
             Worker::Code(w) => w.flow.ensure_connected().await,
-            Worker::Redeem(w) => w
-                .flow
-                .client
-                .ensure_connected()
-                .await
-                .map_err(|f| f.as_str()),
+            Worker::Redeem(w) => w.prepare().await,
             Worker::Refresh(w) => w.prepare().await,
         }
     }

@@ -32,8 +32,20 @@ impl RedeemWorker {
         Ok(())
     }
 
-    /// Redeems the oldest code left; none left is an error (`codes_exhausted`: mint more
-    /// with `--codes-per-worker`).
+    /// Connects; a worker without codes left fails here (`codes_exhausted`: mint more with
+    /// `--codes-per-worker`), where the load loop backs off instead of spinning.
+    pub async fn prepare(&mut self) -> Result<(), &'static str> {
+        if self.codes.is_empty() {
+            return Err("codes_exhausted");
+        }
+        self.flow
+            .client
+            .ensure_connected()
+            .await
+            .map_err(|f| f.as_str())
+    }
+
+    /// Redeems the oldest code left.
     pub async fn iterate(&mut self) -> Step {
         let Some(code) = self.codes.pop_front() else {
             return Step::failed("codes_exhausted");
@@ -50,5 +62,67 @@ impl RedeemWorker {
                 part: None,
             },
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::cli::Mode;
+    use crate::http::{Channel, Outgoing, Target};
+    use crate::scenario::code::FlowConfig;
+    use hyper::header::HeaderMap;
+    use std::sync::Arc;
+
+    /// A worker whose peer does not exist: nothing here may open a connection.
+    fn worker(codes: &[&str]) -> (RedeemWorker, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = rcgen::generate_simple_self_signed(vec!["ca.invalid".to_owned()]).unwrap();
+        let cacert = dir.path().join("ca.pem");
+        std::fs::write(&cacert, ca.cert.pem()).unwrap();
+        let connector = crate::http::connector(&cacert, None, None).unwrap();
+        let target = Target::parse("https://127.0.0.1:9/oauth2/token", connector).unwrap();
+        let config = Arc::new(FlowConfig {
+            authorize: Outgoing::get("/oauth2/authorize"),
+            token_path: target.path.clone(),
+            token_headers: HeaderMap::new(),
+            client_id: "c".to_owned(),
+            redirect_uri: "https://127.0.0.1/cb".to_owned(),
+            expect: Arc::from(&b"\"access_token\""[..]),
+        });
+        let flow = CodeFlow {
+            config,
+            browser: Channel::new(target.endpoint.clone(), Mode::Reuse),
+            client: Channel::new(target.endpoint, Mode::Reuse),
+        };
+        let codes = codes.iter().map(|c| (*c).to_owned()).collect();
+        (RedeemWorker { flow, codes }, dir)
+    }
+
+    #[tokio::test]
+    async fn a_worker_without_codes_left_fails_before_connecting() {
+        let (mut w, _dir) = worker(&[]);
+        assert_eq!(w.prepare().await, Err("codes_exhausted"));
+        assert_eq!(w.flow.connections(), 0);
+        let step = w.iterate().await;
+        assert_eq!(step.outcome, Outcome::Err("codes_exhausted"));
+        assert!(step.statuses.is_empty());
+    }
+
+    #[tokio::test]
+    async fn each_iteration_uses_the_oldest_code_once() {
+        let (mut w, _dir) = worker(&["first", "second"]);
+        // Nothing listens on port 9: the redemption fails, but the code is used up all the same.
+        let step = w.iterate().await;
+        assert!(
+            matches!(step.outcome, Outcome::Err(_)),
+            "{:?}",
+            step.outcome
+        );
+        assert_eq!(w.codes, ["second"]);
+        let _ = w.iterate().await;
+        assert!(w.codes.is_empty());
+        assert_eq!(w.prepare().await, Err("codes_exhausted"));
     }
 }

@@ -234,6 +234,9 @@ async fn mint_codes(
         let total = REDEEM_RATE_PROVIDED * (args.warmup + args.duration);
         (total / args.concurrency as f64).ceil() as usize
     });
+    if per_worker == 0 {
+        bail!("--codes-per-worker must be at least 1");
+    }
     let started = std::time::Instant::now();
     let tasks: Vec<_> = std::mem::take(workers)
         .into_iter()
