@@ -22,6 +22,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The writer connection's page cache, in KiB as SQLite's `cache_size` pragma takes it when
+/// negative (the default is 2,000 KiB).
+const WRITER_CACHE_KIB: &str = "-16000";
+
 /// Schema migrations (`migrations/sqlite/NNNN_*.sql`), applied in order; the version is the
 /// index + 1.
 const MIGRATIONS: &[&str] = &[
@@ -120,7 +124,12 @@ impl SqliteStore {
         let token_reads = group_read::Reader::spawn(options.clone());
         let refresh_reads = group_read::Reader::spawn(options.clone());
         let code_reads = group_read::Reader::spawn(options.clone());
-        let writer = group_commit::Writer::spawn(options);
+        // The writer updates rows written long before: a code redeemed, a refresh token rotated
+        // an access-token lifetime after it was issued, a revocation. Those pages have left
+        // SQLite's default 2 MB cache and are read back for every batch; a larger cache, for
+        // this one connection only, keeps them (issue 9: code redemption +10 % in alternating
+        // runs; resident set at most 14 MB more).
+        let writer = group_commit::Writer::spawn(options.pragma("cache_size", WRITER_CACHE_KIB));
         let generation_pool = pool.clone();
         let clients = ClientCache::start(move || {
             let pool = generation_pool.clone();
