@@ -39,6 +39,16 @@ pub enum Outcome {
     Err(&'static str),
 }
 
+impl Outcome {
+    /// The kind to count: `ok`, or what went wrong.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Bad(k) | Outcome::Err(k) => k,
+        }
+    }
+}
+
 /// One finished iteration: its verdict, the HTTP statuses it saw, and for two-request
 /// scenarios the latency of the part reported separately (the token POST of `code`).
 #[derive(Debug)]

@@ -5,7 +5,7 @@
 
 use super::code::CodeFlow;
 use super::verdict;
-use crate::stats::{Outcome, Step};
+use crate::stats::Step;
 use std::collections::VecDeque;
 
 pub struct RedeemWorker {
@@ -21,11 +21,10 @@ impl RedeemWorker {
         for _ in 0..n {
             let mut statuses = Vec::with_capacity(1);
             let code = self.flow.code(&mut statuses).await.map_err(|o| {
-                let kind = match o {
-                    Outcome::Ok => "ok",
-                    Outcome::Bad(k) | Outcome::Err(k) => k,
-                };
-                format!("minting a code: {kind} (authorize answered {statuses:?})")
+                format!(
+                    "minting a code: {} (authorize answered {statuses:?})",
+                    o.kind()
+                )
             })?;
             self.codes.push_back(code);
         }
@@ -72,6 +71,7 @@ mod tests {
     use crate::cli::Mode;
     use crate::http::{Channel, Outgoing, Target};
     use crate::scenario::code::FlowConfig;
+    use crate::stats::Outcome;
     use hyper::header::HeaderMap;
     use std::sync::Arc;
 

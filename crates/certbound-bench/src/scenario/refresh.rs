@@ -35,11 +35,11 @@ impl RefreshWorker {
             .code(&mut statuses)
             .await
             .map_err(|o| GrantError {
-                kind: kind(o),
+                kind: o.kind(),
                 detail: format!("authorize answered {statuses:?}"),
             })?;
         let r = self.flow.redeem(&code).await.map_err(|o| GrantError {
-            kind: kind(o),
+            kind: o.kind(),
             detail: String::new(),
         })?;
         let refused = |kind| GrantError {
@@ -90,12 +90,5 @@ pub struct GrantError {
 impl std::fmt::Display for GrantError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.kind, self.detail)
-    }
-}
-
-fn kind(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Ok => "ok",
-        Outcome::Bad(k) | Outcome::Err(k) => k,
     }
 }

@@ -11,6 +11,7 @@ use crate::cli::{LoadArgs, Mode, ScenarioKind};
 use crate::form::{enc, json_string};
 use crate::http::{self, Channel, Outgoing, Target, parse_headers};
 use crate::session;
+use crate::stats::round3;
 use anyhow::{Context, Result, anyhow, bail};
 use hyper::Method;
 use hyper::body::Bytes;
@@ -193,21 +194,21 @@ async fn code_or_refresh(args: &LoadArgs, client: TlsConnector) -> Result<Prepar
             browser: Channel::new(authorize.endpoint.clone(), args.mode),
             client: Channel::new(token.endpoint.clone(), args.mode),
         };
-        workers.push(if args.scenario == ScenarioKind::Code {
-            Worker::Code(CodeWorker { flow })
-        } else if args.scenario == ScenarioKind::Redeem {
-            Worker::Redeem(RedeemWorker {
+        workers.push(match args.scenario {
+            ScenarioKind::Code => Worker::Code(CodeWorker { flow }),
+            ScenarioKind::Redeem => Worker::Redeem(RedeemWorker {
                 flow,
                 codes: Default::default(),
-            })
-        } else {
-            let mut w = RefreshWorker { flow, token: None };
-            let t = w
-                .grant()
-                .await
-                .map_err(|k| anyhow!("first refresh token of worker {i}: {k}"))?;
-            w.token = Some(t);
-            Worker::Refresh(w)
+            }),
+            _ => {
+                let mut w = RefreshWorker { flow, token: None };
+                let t = w
+                    .grant()
+                    .await
+                    .map_err(|k| anyhow!("first refresh token of worker {i}: {k}"))?;
+                w.token = Some(t);
+                Worker::Refresh(w)
+            }
         });
     }
     let setup = if args.scenario == ScenarioKind::Redeem {
@@ -260,9 +261,6 @@ async fn mint_codes(
     let minted = per_worker * workers.len();
     Ok(vec![
         ("codes_minted", serde_json::json!(minted)),
-        (
-            "mint_s",
-            serde_json::json!((secs * 1000.0).round() / 1000.0),
-        ),
+        ("mint_s", serde_json::json!(round3(secs))),
     ])
 }
