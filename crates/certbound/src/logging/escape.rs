@@ -2,62 +2,17 @@
 //! client_ids, usernames, user agents, redirect URIs, anything from a request) cannot forge
 //! log lines or send terminal escape sequences.
 //!
-//! [`Escaped`] is the one escaping helper; [`EscapingFields`] applies it to every field and
-//! message of the human-readable log, so no call site can forget it. (The JSON log escapes
-//! by construction.)
+//! [`EscapingWriter`] is the one escaping helper: it escapes line breaks, C0/C1 controls (ESC
+//! included), DEL and the Unicode line separators and bidirectional overrides as `\n`, `\r`,
+//! `\t`, `\u{1b}`… and writes everything else as is. [`EscapingFields`] applies it to every
+//! field and message of the human-readable log, so no call site can forget it. (The JSON log
+//! escapes by construction.)
 
-use std::fmt::{self, Debug, Display, Write};
+use std::fmt::{self, Debug, Write};
 use tracing::field::{Field, Visit};
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::FormatFields;
 use tracing_subscriber::fmt::format::Writer;
-
-/// Displays a value with line breaks, C0/C1 controls (ESC included), DEL and the Unicode
-/// line separators and bidirectional overrides escaped: `\n`, `\r`, `\t`, `\u{1b}`…
-/// Everything else is written as is.
-pub struct Escaped<T> {
-    value: T,
-    quoted: bool,
-}
-
-impl<T: Display> Escaped<T> {
-    /// The value with control characters escaped.
-    pub fn new(value: T) -> Self {
-        Escaped {
-            value,
-            quoted: false,
-        }
-    }
-
-    /// The value in double quotes, with `"` and `\` escaped too, so it cannot seem to end
-    /// and start another field.
-    pub fn quoted(value: T) -> Self {
-        Escaped {
-            value,
-            quoted: true,
-        }
-    }
-}
-
-impl<T: Display> Display for Escaped<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.quoted {
-            f.write_char('"')?;
-        }
-        write!(
-            EscapingWriter {
-                inner: f,
-                quoted: self.quoted
-            },
-            "{}",
-            self.value
-        )?;
-        if self.quoted {
-            f.write_char('"')?;
-        }
-        Ok(())
-    }
-}
 
 /// Whether a character must not reach a log line as is.
 fn needs_escape(c: char) -> bool {
@@ -65,6 +20,8 @@ fn needs_escape(c: char) -> bool {
         || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Writes through to `inner` with control characters escaped; when `quoted`, `"` and `\\`
+/// too, so a value in double quotes cannot seem to end and start another field.
 struct EscapingWriter<'a, W> {
     inner: &'a mut W,
     quoted: bool,
@@ -72,6 +29,14 @@ struct EscapingWriter<'a, W> {
 
 impl<W: Write> Write for EscapingWriter<'_, W> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
+        // Nearly every logged piece is printable ASCII with nothing to escape: one byte scan
+        // decides that and writes it whole (a log line per request, so this is a hot path).
+        let quoted = self.quoted;
+        if s.bytes()
+            .all(|b| (0x20..0x7f).contains(&b) && !(quoted && matches!(b, b'"' | b'\\')))
+        {
+            return self.inner.write_str(s);
+        }
         // Runs of harmless characters are written in one piece.
         let mut start = 0;
         for (i, c) in s.char_indices() {
@@ -97,7 +62,7 @@ impl<W: Write> Write for EscapingWriter<'_, W> {
 }
 
 /// The human log's field formatter: as tracing-subscriber's default (`message` first, then
-/// `name=value`), with every value passed through [`Escaped`] (strings quoted).
+/// `name=value`), with every value passed through [`EscapingWriter`] (strings quoted).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct EscapingFields;
 
@@ -120,31 +85,70 @@ struct Visitor<'a, 'w> {
 }
 
 impl Visitor<'_, '_> {
-    fn write(&mut self, field: &Field, value: impl Display) {
+    /// Writes one field: `message` as its bare value, any other as `name=value`. The pieces
+    /// are written directly rather than through nested `write!` calls: one
+    /// line per request passes through here (issue 9).
+    fn write(&mut self, field: &Field, value: Value<'_>) {
         if self.result.is_err() || field.name().starts_with("log.") {
             return;
         }
         let separator = if self.first { "" } else { " " };
         self.first = false;
-        self.result = if field.name() == "message" {
-            write!(self.writer, "{separator}{value}")
-        } else {
-            write!(self.writer, "{separator}{}={value}", field.name())
-        };
+        self.result = (|| {
+            let w = &mut *self.writer;
+            w.write_str(separator)?;
+            if field.name() != "message" {
+                w.write_str(field.name())?;
+                w.write_char('=')?;
+            }
+            match value {
+                Value::Str(s) => EscapingWriter {
+                    inner: w,
+                    quoted: false,
+                }
+                .write_str(s),
+                Value::Quoted(s) => {
+                    w.write_char('"')?;
+                    EscapingWriter {
+                        inner: &mut *w,
+                        quoted: true,
+                    }
+                    .write_str(s)?;
+                    w.write_char('"')
+                }
+                Value::Debug(d) => write!(
+                    EscapingWriter {
+                        inner: w,
+                        quoted: false,
+                    },
+                    "{d:?}"
+                ),
+            }
+        })();
     }
+}
+
+/// A field's value as the visitor received it.
+enum Value<'a> {
+    /// A string written as is (the message), escaped.
+    Str(&'a str),
+    /// A string field, escaped and in double quotes.
+    Quoted(&'a str),
+    /// Anything else, through its `Debug` (which for `%value` fields is its `Display`), escaped.
+    Debug(&'a dyn Debug),
 }
 
 impl Visit for Visitor<'_, '_> {
     fn record_str(&mut self, field: &Field, value: &str) {
         if field.name() == "message" {
-            self.write(field, Escaped::new(value));
+            self.write(field, Value::Str(value));
         } else {
-            self.write(field, Escaped::quoted(value));
+            self.write(field, Value::Quoted(value));
         }
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn Debug) {
-        self.write(field, Escaped::new(format_args!("{value:?}")));
+        self.write(field, Value::Debug(value));
     }
 }
 
@@ -153,8 +157,21 @@ impl Visit for Visitor<'_, '_> {
 mod tests {
     use super::*;
 
+    fn escape(s: impl std::fmt::Display, quoted: bool) -> String {
+        let mut out = String::new();
+        write!(
+            EscapingWriter {
+                inner: &mut out,
+                quoted,
+            },
+            "{s}"
+        )
+        .unwrap();
+        out
+    }
+
     fn esc(s: &str) -> String {
-        Escaped::new(s).to_string()
+        escape(s, false)
     }
 
     #[test]
@@ -186,15 +203,15 @@ mod tests {
     #[test]
     fn quoted_values_cannot_end_their_field() {
         assert_eq!(
-            Escaped::quoted("a\" x5t=\"forged\\").to_string(),
-            "\"a\\\" x5t=\\\"forged\\\\\""
+            escape("a\" x5t=\"forged\\", true),
+            "a\\\" x5t=\\\"forged\\\\"
         );
     }
 
     #[test]
     fn display_values_are_escaped_as_they_stream() {
         let v = format_args!("{}{}", "line\n", 1);
-        assert_eq!(Escaped::new(v).to_string(), "line\\n1");
+        assert_eq!(escape(v, false), "line\\n1");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! `--log-format json`) and the audit stream (target `audit`, see `certbound_core::audit`),
 //! which goes to its own file of JSON lines when `[log] audit_file` is set.
 
+mod clock;
 mod escape;
 
 use crate::config::{LogConfig, LogFormat};
@@ -46,6 +47,7 @@ pub fn init(config: &LogConfig) -> Result<()> {
 fn main_layer(format: LogFormat) -> Box<dyn Layer<Registry> + Send + Sync> {
     match format {
         LogFormat::Human => fmt::layer()
+            .with_timer(clock::UtcMicros)
             .fmt_fields(EscapingFields)
             .with_writer(std::io::stderr)
             .with_ansi(std::io::stderr().is_terminal())
@@ -56,12 +58,14 @@ fn main_layer(format: LogFormat) -> Box<dyn Layer<Registry> + Send + Sync> {
 
 /// One JSON object per line: `timestamp`, `level`, `message` and the fields at top level,
 /// `target`. serde_json escapes control characters, so values cannot break the line.
-fn json_layer<S>() -> fmt::Layer<S, fmt::format::JsonFields, fmt::format::Format<fmt::format::Json>>
+fn json_layer<S>()
+-> fmt::Layer<S, fmt::format::JsonFields, fmt::format::Format<fmt::format::Json, clock::UtcMicros>>
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
     fmt::layer()
         .json()
+        .with_timer(clock::UtcMicros)
         .flatten_event(true)
         .with_current_span(false)
         .with_span_list(false)
