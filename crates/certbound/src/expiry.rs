@@ -83,16 +83,7 @@ pub fn spawn_daily(store: Arc<dyn Store>, window: ExpiryWindow) {
 
 /// `YYYY-MM-DDTHH:MM:SSZ`.
 fn utc(unix: i64) -> String {
-    match time::OffsetDateTime::from_unix_timestamp(unix) {
-        Ok(t) => format!(
-            "{}T{:02}:{:02}:{:02}Z",
-            t.date(),
-            t.hour(),
-            t.minute(),
-            t.second()
-        ),
-        Err(_) => unix.to_string(),
-    }
+    crate::logging::clock::utc_second(unix).map_or_else(|| unix.to_string(), |t| t + "Z")
 }
 
 #[cfg(test)]

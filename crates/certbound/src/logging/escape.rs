@@ -85,46 +85,53 @@ struct Visitor<'a, 'w> {
 }
 
 impl Visitor<'_, '_> {
-    /// Writes one field: `message` as its bare value, any other as `name=value`. The pieces
-    /// are written directly rather than through nested `write!` calls: one
-    /// line per request passes through here (issue 9).
+    /// Writes one field (see [`write_field`]), unless an earlier one failed.
     fn write(&mut self, field: &Field, value: Value<'_>) {
         if self.result.is_err() || field.name().starts_with("log.") {
             return;
         }
         let separator = if self.first { "" } else { " " };
         self.first = false;
-        self.result = (|| {
-            let w = &mut *self.writer;
-            w.write_str(separator)?;
-            if field.name() != "message" {
-                w.write_str(field.name())?;
-                w.write_char('=')?;
+        self.result = write_field(self.writer, separator, field, value);
+    }
+}
+
+/// `separator`, then `name=value` (or the bare value for `message`), each piece written
+/// directly rather than through nested `write!` calls: one line per request passes through
+/// here (issue 9).
+fn write_field(
+    w: &mut Writer<'_>,
+    separator: &str,
+    field: &Field,
+    value: Value<'_>,
+) -> fmt::Result {
+    w.write_str(separator)?;
+    if field.name() != "message" {
+        w.write_str(field.name())?;
+        w.write_char('=')?;
+    }
+    match value {
+        Value::Str(s) => EscapingWriter {
+            inner: w,
+            quoted: false,
+        }
+        .write_str(s),
+        Value::Quoted(s) => {
+            w.write_char('"')?;
+            EscapingWriter {
+                inner: &mut *w,
+                quoted: true,
             }
-            match value {
-                Value::Str(s) => EscapingWriter {
-                    inner: w,
-                    quoted: false,
-                }
-                .write_str(s),
-                Value::Quoted(s) => {
-                    w.write_char('"')?;
-                    EscapingWriter {
-                        inner: &mut *w,
-                        quoted: true,
-                    }
-                    .write_str(s)?;
-                    w.write_char('"')
-                }
-                Value::Debug(d) => write!(
-                    EscapingWriter {
-                        inner: w,
-                        quoted: false,
-                    },
-                    "{d:?}"
-                ),
-            }
-        })();
+            .write_str(s)?;
+            w.write_char('"')
+        }
+        Value::Debug(d) => write!(
+            EscapingWriter {
+                inner: w,
+                quoted: false,
+            },
+            "{d:?}"
+        ),
     }
 }
 

@@ -2,7 +2,7 @@
 //! `--log-format json`) and the audit stream (target `audit`, see `certbound_core::audit`),
 //! which goes to its own file of JSON lines when `[log] audit_file` is set.
 
-mod clock;
+pub(crate) mod clock;
 mod escape;
 
 use crate::config::{LogConfig, LogFormat};
