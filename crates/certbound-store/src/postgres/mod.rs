@@ -247,6 +247,10 @@ impl ClientStore for PgStore {
         .await
         .map_err(err)?;
         if done.rows_affected() == 0 {
+            // Ended here rather than by the drop, whose rollback waits for the connection's
+            // next use: until then the transaction stays open with its locks (a test's schema
+            // drop once waited on them for ever).
+            tx.rollback().await.map_err(err)?;
             return Ok(false);
         }
         write_certificates(&mut tx, c).await?;
