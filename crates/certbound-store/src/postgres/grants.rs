@@ -235,6 +235,8 @@ impl GrantStore for PgStore {
             .await
             .map_err(err)?;
             if revoked.is_none() {
+                // Ended here, not by the drop (see `update_client`).
+                tx.rollback().await.map_err(err)?;
                 return Ok(GrantStored::AlreadyUsed);
             }
             revoked
@@ -250,6 +252,9 @@ impl GrantStore for PgStore {
         if let Some((used, now)) = &t.rotate
             && !use_refresh(&mut *tx, used, *now).await?
         {
+            // Ended here, not by the drop, which would keep the code row's share lock until
+            // the connection's next use: the replay's family revocation waits on that row.
+            tx.rollback().await.map_err(err)?;
             return Ok(GrantStored::AlreadyUsed);
         }
         insert_access(&mut *tx, &t.access).await?;
