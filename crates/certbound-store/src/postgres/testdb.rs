@@ -1,6 +1,7 @@
 //! Test databases: a fresh schema per test in the PostgreSQL named by
 //! `CERTBOUND_TEST_POSTGRES_URL` (default `postgres://root@127.0.0.1:5432/test`), selected with
-//! the URL's `options=-c search_path=…` and dropped when the test ends (even on panic).
+//! the URL's `options=-c search_path=…` and dropped when the test ends (even on panic),
+//! after the test's own connections (found by their `application_name`) are terminated.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -34,7 +35,10 @@ impl TestDb {
         );
         let base = base_url();
         let sep = if base.contains('?') { '&' } else { '?' };
-        let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+        // The schema's name is also the connections' application_name, so the drop can find
+        // them.
+        let url =
+            format!("{base}{sep}options=-c%20search_path%3D{schema}&application_name={schema}");
         TestDb { schema, url }
     }
 
@@ -61,8 +65,21 @@ impl Drop for TestDb {
             rt.block_on(async {
                 use sqlx::Connection;
                 if let Ok(mut c) = sqlx::PgConnection::connect(&url).await {
+                    // The test's own connections first: one may still hold locks in a
+                    // transaction whose rollback waits for that connection's next use on the
+                    // test's runtime, which this drop blocks. The drop would wait on them for
+                    // ever.
+                    let _ = sqlx::query(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                         WHERE application_name = $1 AND pid <> pg_backend_pid()",
+                    )
+                    .bind(&schema)
+                    .execute(&mut c)
+                    .await;
+                    // Never wait for ever: a lock still in the way fails the drop (the schema
+                    // stays, which the test of this drop catches) instead of hanging the run.
                     let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                        "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
+                        "SET lock_timeout = '10s'; DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
                     )))
                     .execute(&mut c)
                     .await;

@@ -273,3 +273,31 @@ async fn registration_access_tokens_are_replaced_only_from_the_current_one() {
     let back = store.find_client("dyn").await.unwrap().unwrap();
     assert_eq!(back.registration_token_hash, Some(new));
 }
+
+/// The drop of a test's schema must not wait on a transaction of the test's own that is still
+/// open: sqlx rolls a dropped transaction back only at the connection's next use, on the test's
+/// runtime, which the drop blocks. A CI run once hung here for ever.
+#[tokio::test]
+async fn the_test_schema_is_dropped_even_with_a_transaction_left_open() {
+    let (db, store) = open().await;
+    let schema = db.schema.clone();
+    let mut tx = store.pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE clients IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    // No await from here on: the rollback cannot run before the drop.
+    drop(tx);
+    drop(db);
+    use sqlx::Connection as _;
+    let mut c = sqlx::PgConnection::connect(&testdb::base_url())
+        .await
+        .unwrap();
+    let left: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)")
+            .bind(&schema)
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+    assert!(!left, "schema {schema} was not dropped");
+}
