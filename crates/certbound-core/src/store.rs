@@ -45,12 +45,50 @@ pub trait ClientStore: Send + Sync {
     }
     /// All clients, ordered by creation time.
     async fn list_clients(&self) -> Result<Vec<Client>, StoreError>;
+    /// At most `limit` clients whose id sorts after `after` (`None`: from the first), ordered
+    /// by id: for scans over every client that must not hold them all at once (the start-up
+    /// checks and the daily certificate-expiry report; see [`for_each_client_page`]).
+    async fn list_clients_page(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Client>, StoreError>;
     /// Replaces a client's registration (every field, and its set of certificates) in one
     /// transaction; returns false if there is no such client. `client_id` and `created_at` are
     /// the keys and are not changed.
     async fn update_client(&self, client: &Client) -> Result<bool, StoreError>;
     /// Deletes a client and every token issued to it; returns whether it existed.
     async fn delete_client(&self, client_id: &str) -> Result<bool, StoreError>;
+}
+
+/// Clients read per page by [`for_each_client_page`]: with a million registered clients the
+/// whole list held at once took gigabytes.
+pub const CLIENT_PAGE: u32 = 1000;
+
+/// Calls `f` with every registered client, a page of [`CLIENT_PAGE`] at a time (by id), and
+/// returns how many there were. Between pages the task yields to others, so a scan of a large
+/// store does not hold up requests on its thread.
+pub async fn for_each_client_page<S, F>(store: &S, mut f: F) -> Result<u64, StoreError>
+where
+    S: ClientStore + ?Sized,
+    F: FnMut(&[Client]),
+{
+    let (mut after, mut seen) = (None::<String>, 0u64);
+    loop {
+        let page = store
+            .list_clients_page(after.as_deref(), CLIENT_PAGE)
+            .await?;
+        let Some(last) = page.last() else {
+            return Ok(seen);
+        };
+        f(&page);
+        seen += page.len() as u64;
+        if page.len() < CLIENT_PAGE as usize {
+            return Ok(seen);
+        }
+        after = Some(last.client_id.clone());
+        tokio::task::yield_now().await;
+    }
 }
 
 /// Local users.
@@ -331,4 +369,56 @@ impl<
         + HealthStore,
 > Store for T
 {
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::model::ClientAuthMethod;
+    use crate::registration::{ClientSpec, build_client};
+    use crate::testing::MemoryStore;
+
+    /// A store of `n` clients, `c00000` onwards, inserted in reverse id order.
+    async fn store_of(n: usize) -> MemoryStore {
+        let spec = ClientSpec::new("paged", ClientAuthMethod::ClientSecretBasic);
+        let template = build_client(spec, &crate::OsRandom, 10).unwrap().0;
+        let store = MemoryStore::default();
+        for i in (0..n).rev() {
+            let mut c = template.clone();
+            c.client_id = format!("c{i:05}");
+            store.insert_client(&c).await.unwrap();
+        }
+        store
+    }
+
+    /// The page sizes `for_each_client_page` handed over, and the ids in the order seen.
+    async fn scan(store: &MemoryStore) -> (u64, Vec<usize>, Vec<String>) {
+        let (mut pages, mut ids) = (Vec::new(), Vec::new());
+        let n = for_each_client_page(store, |page| {
+            pages.push(page.len());
+            ids.extend(page.iter().map(|c| c.client_id.clone()));
+        })
+        .await
+        .unwrap();
+        (n, pages, ids)
+    }
+
+    #[tokio::test]
+    async fn every_client_is_visited_once_a_page_at_a_time() {
+        let n = 2 * CLIENT_PAGE as usize + 500;
+        let (seen, pages, ids) = scan(&store_of(n).await).await;
+        assert_eq!(seen, n as u64);
+        assert_eq!(pages, [1000, 1000, 500]);
+        let expected: Vec<String> = (0..n).map(|i| format!("c{i:05}")).collect();
+        assert_eq!(ids, expected, "each once, in id order");
+    }
+
+    #[tokio::test]
+    async fn a_full_last_page_and_an_empty_store() {
+        let (seen, pages, _) = scan(&store_of(CLIENT_PAGE as usize).await).await;
+        assert_eq!((seen, pages), (u64::from(CLIENT_PAGE), vec![1000]));
+        let (seen, pages, _) = scan(&MemoryStore::default()).await;
+        assert_eq!((seen, pages), (0, vec![]));
+    }
 }

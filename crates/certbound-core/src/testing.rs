@@ -322,6 +322,23 @@ impl ClientStore for MemoryStore {
     async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
         Ok(self.clients.lock().unwrap().values().cloned().collect())
     }
+    async fn list_clients_page(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Client>, StoreError> {
+        let mut all: Vec<Client> = self
+            .clients
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|c| after.is_none_or(|a| c.client_id.as_str() > a))
+            .cloned()
+            .collect();
+        all.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        all.truncate(limit as usize);
+        Ok(all)
+    }
     async fn update_client(&self, c: &Client) -> Result<bool, StoreError> {
         Ok(self
             .clients

@@ -5,9 +5,10 @@
 //!
 //! Reads clients from the store; it never changes them.
 
+use crate::ops::metrics::ClientCertificates;
 use certbound_core::model::Client;
 use certbound_core::registration::certificates_expiring;
-use certbound_core::store::Store;
+use certbound_core::store::{Store, StoreError, for_each_client_page};
 use certbound_core::{Clock, SystemClock};
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,9 +38,8 @@ impl ExpiryWindow {
     }
 }
 
-/// Logs one warning per registered certificate expiring within `window`; returns how many.
+/// Logs one warning per certificate of `clients` expiring within `window`; returns how many.
 pub fn report(clients: &[Client], now: i64, window: ExpiryWindow) -> usize {
-    crate::ops::metrics::set_client_certificates(clients, now, window.days);
     if !window.is_enabled() {
         return 0;
     }
@@ -58,8 +58,31 @@ pub fn report(clients: &[Client], now: i64, window: ExpiryWindow) -> usize {
     expiring.len()
 }
 
+/// Goes over every registered client a page at a time (never all of them in memory): logs the
+/// certificates expiring within `window` ([`report`]), updates the certificate metrics, and
+/// hands each page to `also` (the start-up checks add theirs). Returns the number of clients.
+pub async fn scan<F>(
+    store: &dyn Store,
+    now: i64,
+    window: ExpiryWindow,
+    mut also: F,
+) -> Result<u64, StoreError>
+where
+    F: FnMut(&[Client]),
+{
+    let mut metrics = ClientCertificates::new(now, window.days);
+    let clients = for_each_client_page(store, |page| {
+        report(page, now, window);
+        metrics.add(page);
+        also(page);
+    })
+    .await?;
+    metrics.publish();
+    Ok(clients)
+}
+
 /// Reports every day from a day after now, in a background task (call inside the runtime;
-/// the report at start is [`report`]'s, run by `serve` beside serving).
+/// the report at start is `serve`'s [`scan`], run beside serving).
 pub fn spawn_daily(store: Arc<dyn Store>, window: ExpiryWindow) {
     if !window.is_enabled() {
         return;
@@ -69,13 +92,8 @@ pub fn spawn_daily(store: Arc<dyn Store>, window: ExpiryWindow) {
         ticker.tick().await;
         loop {
             ticker.tick().await;
-            match store.list_clients().await {
-                Ok(clients) => {
-                    report(&clients, SystemClock.now(), window);
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "certificate expiry report: cannot list clients")
-                }
+            if let Err(e) = scan(&*store, SystemClock.now(), window, |_| {}).await {
+                tracing::warn!(error = %e, "certificate expiry report: cannot list clients");
             }
         }
     });

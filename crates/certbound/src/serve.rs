@@ -110,14 +110,12 @@ pub async fn run(config: Config) -> Result<()> {
     {
         let (store, stores) = (Arc::clone(&store), Arc::clone(&trust_stores));
         tokio::spawn(async move {
-            match store.list_clients().await {
+            let checks = expiry::scan(&*store, now, expiry, |page| {
+                crate::trust_stores::check_clients(&stores, page)
+            });
+            match checks.await {
                 Ok(clients) => {
-                    crate::trust_stores::check_clients(&stores, &clients);
-                    expiry::report(&clients, now, expiry);
-                    tracing::info!(
-                        clients = clients.len(),
-                        "start-up checks of the registered clients done"
-                    );
+                    tracing::info!(clients, "start-up checks of the registered clients done")
                 }
                 Err(e) => tracing::warn!(error = %e, "start-up client checks: cannot list clients"),
             }

@@ -285,6 +285,25 @@ impl ClientStore for PgStore {
             .collect()
     }
 
+    async fn list_clients_page(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Client>, StoreError> {
+        // Client ids are never empty, so "" sorts before every one of them.
+        let rows = sqlx::query(select_client!(
+            "WHERE c.client_id > $1 ORDER BY c.client_id LIMIT $2"
+        ))
+        .bind(after.unwrap_or(""))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(err)?;
+        rows.iter()
+            .map(|r| client_from_row(r, certificates_of(r)?))
+            .collect()
+    }
+
     async fn delete_client(&self, client_id: &str) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM clients WHERE client_id = $1")
             .bind(client_id)

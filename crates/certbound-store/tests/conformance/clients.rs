@@ -113,6 +113,71 @@ pub async fn list_is_ordered_by_creation_time(b: &Backend) {
     assert_eq!(certificates(&listed[0]), certificates(&client("x")));
 }
 
+/// Pages (the start-up checks' scan): by id, each client once, each with its own
+/// certificates in registration order, however creation order and page limits fall.
+pub async fn pages_cover_every_client_once_in_id_order(b: &Backend) {
+    let s = b.store();
+    // Created in an order unlike the ids'; certificate counts 0, 1 and 2.
+    let other = other_certificate();
+    for (id, created_at) in [
+        ("p-e", 10),
+        ("p-a", 20),
+        ("p-d", 30),
+        ("p-b", 40),
+        ("p-c", 50),
+    ] {
+        let mut c = client(id);
+        c.created_at = created_at;
+        match id {
+            "p-b" => c.certificates.clear(),
+            "p-d" => c.certificates.push(RegisteredCertificate {
+                certificate: other.clone(),
+                added_at: 60,
+            }),
+            _ => {}
+        }
+        s.insert_client(&c).await.unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = s.list_clients_page(after.as_deref(), 2).await.unwrap();
+        assert!(page.len() <= 2, "a page holds at most the limit");
+        let Some(last) = page.last() else { break };
+        after = Some(last.client_id.clone());
+        for c in &page {
+            let expected = match c.client_id.as_str() {
+                "p-b" => 0,
+                "p-d" => 2,
+                _ => 1,
+            };
+            assert_eq!(c.certificates.len(), expected, "{}", c.client_id);
+        }
+        seen.extend(page);
+    }
+    let ids: Vec<&str> = seen.iter().map(|c| c.client_id.as_str()).collect();
+    assert_eq!(ids, ["p-a", "p-b", "p-c", "p-d", "p-e"]);
+    let d = seen.iter().find(|c| c.client_id == "p-d").unwrap();
+    assert_eq!(
+        d.certificates[1].thumbprint(),
+        other.thumbprint(),
+        "oldest first"
+    );
+    assert_same_client(&seen[0], &{
+        let mut a = client("p-a");
+        a.created_at = 20;
+        a
+    });
+    // A limit larger than what is left, and a start past the last id.
+    assert_eq!(s.list_clients_page(Some("p-c"), 10).await.unwrap().len(), 2);
+    assert!(
+        s.list_clients_page(Some("p-e"), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 pub async fn update_replaces_fields_and_certificate_set(b: &Backend) {
     let s = b.store();
     s.insert_client(&client("u1")).await.unwrap();

@@ -265,24 +265,51 @@ pub fn server_certificate_not_after() -> Option<i64> {
     known(SERVER_CERT_NOT_AFTER.load(Ordering::Relaxed))
 }
 
-/// Records, over every registered client certificate, the earliest notAfter and how many
-/// expire (or have expired) before `now + window_days`. Two numbers whatever the number of
-/// clients: never one series per client.
-pub fn set_client_certificates(clients: &[Client], now: i64, window_days: u32) {
-    let window = i64::from(window_days) * 86_400;
-    let (mut earliest, mut expiring) = (UNKNOWN, 0u64);
-    for cert in clients.iter().flat_map(|c| &c.certificates) {
-        let not_after = cert.certificate.not_after();
-        if earliest == UNKNOWN || not_after < earliest {
-            earliest = not_after;
-        }
-        if not_after < now.saturating_add(window) {
-            expiring += 1;
+/// Over every registered client certificate, the earliest notAfter and how many expire (or
+/// have expired) before `now + window_days`: two numbers whatever the number of clients, never
+/// one series per client. Fed a page of clients at a time ([`add`](Self::add)), then
+/// published at once ([`publish`](Self::publish)).
+#[derive(Debug)]
+pub struct ClientCertificates {
+    now: i64,
+    window_days: u32,
+    earliest: i64,
+    expiring: u64,
+}
+
+impl ClientCertificates {
+    /// Nothing counted yet.
+    pub fn new(now: i64, window_days: u32) -> Self {
+        ClientCertificates {
+            now,
+            window_days,
+            earliest: UNKNOWN,
+            expiring: 0,
         }
     }
-    CLIENT_CERTS_EARLIEST.store(earliest, Ordering::Relaxed);
-    CLIENT_CERTS_EXPIRING.store(expiring, Ordering::Relaxed);
-    CLIENT_CERTS_WINDOW_DAYS.store(u64::from(window_days), Ordering::Relaxed);
+
+    /// Counts the certificates of `clients`.
+    pub fn add(&mut self, clients: &[Client]) {
+        let until = self
+            .now
+            .saturating_add(i64::from(self.window_days) * 86_400);
+        for cert in clients.iter().flat_map(|c| &c.certificates) {
+            let not_after = cert.certificate.not_after();
+            if self.earliest == UNKNOWN || not_after < self.earliest {
+                self.earliest = not_after;
+            }
+            if not_after < until {
+                self.expiring += 1;
+            }
+        }
+    }
+
+    /// Makes the counts what `/metrics` shows.
+    pub fn publish(&self) {
+        CLIENT_CERTS_EARLIEST.store(self.earliest, Ordering::Relaxed);
+        CLIENT_CERTS_EXPIRING.store(self.expiring, Ordering::Relaxed);
+        CLIENT_CERTS_WINDOW_DAYS.store(u64::from(self.window_days), Ordering::Relaxed);
+    }
 }
 
 /// Earliest registered client certificate notAfter (none registered: `None`).
