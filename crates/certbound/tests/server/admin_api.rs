@@ -699,3 +699,78 @@ fn the_openapi_document_matches_the_router() {
         }
     }
 }
+
+#[test]
+fn clients_are_listed_a_page_at_a_time_with_a_next_link() {
+    let server = Server::start();
+    let mut ids: Vec<String> = (0..5)
+        .map(|i| {
+            let r = create(
+                &server,
+                json!({"client_name": format!("svc{i}"), "token_endpoint_auth_method": "client_secret_basic",
+                       "grant_types": ["client_credentials"]}),
+            );
+            assert_eq!(r.status, 201, "{}", r.body);
+            r.json()["client_id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    // Without a limit: all of them, in creation order, and no link.
+    let all = api(&server, "GET", "/api/admin/clients", None).send();
+    assert_eq!(all.status, 200, "{}", all.body);
+    let mut listed: Vec<String> = all
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["client_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(all.header("link").is_none());
+    // Pages of two by client_id, following the links to the end.
+    ids.sort();
+    listed.sort();
+    assert_eq!(listed, ids);
+    let mut path = "/api/admin/clients?limit=2".to_owned();
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    loop {
+        let r = api(&server, "GET", &path, None).send();
+        assert_eq!(r.status, 200, "{}", r.body);
+        pages += 1;
+        let page: Vec<String> = r
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["client_id"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(page.len() <= 2);
+        seen.extend(page.iter().cloned());
+        match r.header("link") {
+            Some(link) => {
+                assert_eq!(page.len(), 2, "a next link only after a full page");
+                let want = format!(
+                    "</api/admin/clients?limit=2&after={}>; rel=\"next\"",
+                    page[1]
+                );
+                assert_eq!(link, want);
+                path = link[1..link.find('>').unwrap()].to_owned();
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids);
+    assert_eq!(pages, 3);
+    // Bad paging parameters are the client's error, never a 500.
+    for bad in [
+        "limit=0",
+        "limit=1001",
+        "limit=two",
+        "limit=-1",
+        "after=x",
+        "limit=2&limit=3",
+    ] {
+        let r = api(&server, "GET", &format!("/api/admin/clients?{bad}"), None).send();
+        r.assert_error(400, "invalid_request");
+    }
+    assert!(!server.log().contains("panicked"));
+}

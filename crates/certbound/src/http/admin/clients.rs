@@ -5,11 +5,12 @@
 use super::auth::AdminRequest;
 use super::{json, no_content, not_found, parse_object};
 use crate::http::{ApiError, AppState};
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use certbound_core::model::Client;
 use certbound_core::registration::{self, ClientMetadata, Registrar};
+use certbound_core::request::Form;
 use certbound_core::secret::Secret;
 use certbound_core::{OAuthError, audit};
 use certbound_mtls::Thumbprint;
@@ -60,16 +61,54 @@ fn parse_metadata(
     Ok(ClientMetadata::from_json(Value::Object(map))?.to_spec(Registrar::Admin)?)
 }
 
-/// `GET /api/admin/clients`.
-pub async fn list(State(state): State<AppState>, _: AdminRequest) -> Result<Response, ApiError> {
-    let clients = state
-        .server
-        .store
-        .list_clients()
+/// Most clients in one page of `GET /api/admin/clients?limit=`.
+const MAX_PAGE: u32 = 1000;
+
+/// `GET /api/admin/clients`: every client, by creation time; or, with `limit` (1 to 1,000) and
+/// optionally `after` (a client_id), one page by client_id, with a `Link: <…>; rel="next"`
+/// header (RFC 8288) while the page is full, so that a store of a million clients can be
+/// listed without building one response for all of them.
+pub async fn list(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    _: AdminRequest,
+) -> Result<Response, ApiError> {
+    let store = &state.server.store;
+    let mut q = Form::parse(query.as_deref().unwrap_or("").as_bytes())?;
+    let after = q.take("after");
+    let limit = match q.take("limit") {
+        None if after.is_none() => None,
+        None => return Err(OAuthError::invalid_request("after needs limit").into()),
+        Some(l) => Some(
+            l.parse::<u32>()
+                .ok()
+                .filter(|l| (1..=MAX_PAGE).contains(l))
+                .ok_or_else(|| OAuthError::invalid_request("limit must be 1 to 1000"))?,
+        ),
+    };
+    let Some(limit) = limit else {
+        let clients = store.list_clients().await.map_err(OAuthError::from)?;
+        let all: Vec<Value> = clients.iter().map(ClientMetadata::of).collect();
+        return Ok(json(StatusCode::OK, Value::Array(all)));
+    };
+    let page = store
+        .list_clients_page(after.as_deref(), limit)
         .await
         .map_err(OAuthError::from)?;
-    let all: Vec<Value> = clients.iter().map(ClientMetadata::of).collect();
-    Ok(json(StatusCode::OK, Value::Array(all)))
+    let next = page
+        .last()
+        .filter(|_| page.len() == limit as usize)
+        .map(|last| {
+            let after: String =
+                form_urlencoded::byte_serialize(last.client_id.as_bytes()).collect();
+            format!("</api/admin/clients?limit={limit}&after={after}>; rel=\"next\"")
+        });
+    let body: Vec<Value> = page.iter().map(ClientMetadata::of).collect();
+    let mut response = json(StatusCode::OK, Value::Array(body));
+    if let Some(link) = next.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        response.headers_mut().insert(header::LINK, link);
+    }
+    Ok(response)
 }
 
 /// `POST /api/admin/clients`: 201 with the metadata and, for secret methods, the secret once.
