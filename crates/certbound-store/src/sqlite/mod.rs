@@ -218,10 +218,11 @@ impl SqliteStore {
     }
 
     /// Clients with their certificates: two queries, whatever the number of clients (one per
-    /// client used to make a listing of a million clients take minutes). `clients` selects
-    /// `clients` rows; `certificates` selects `client_id, der, added_at` rows of
-    /// `client_certificates` covering them, in `added_at, rowid` order per client; both bind
-    /// `args` in the same order.
+    /// client used to make a listing of a million clients take minutes), in one read
+    /// transaction so both see the same snapshot. `clients` selects `clients` rows;
+    /// `certificates` selects `client_id, der, added_at` rows of `client_certificates`
+    /// covering them, in `added_at, rowid` order per client; both bind `args` in the same
+    /// order, and with a `limit` the certificates' query binds the page's last id too.
     async fn clients_with_certificates(
         &self,
         clients: &'static str,
@@ -236,8 +237,12 @@ impl SqliteStore {
         if let Some(limit) = limit {
             q = q.bind(i64::from(limit));
         }
-        let rows = q.fetch_all(&self.pool).await.map_err(err)?;
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        let rows = q.fetch_all(&mut *tx).await.map_err(err)?;
         let Some(last) = rows.last() else {
+            // Ended here, not by the drop: a read snapshot left open would hold back the WAL's
+            // checkpoints until the connection's next use.
+            tx.commit().await.map_err(err)?;
             return Ok(Vec::new());
         };
         let last: String = last.try_get("client_id").map_err(err)?;
@@ -249,12 +254,14 @@ impl SqliteStore {
             q = q.bind(&last);
         }
         let mut certs: HashMap<String, Vec<RegisteredCertificate>> = HashMap::new();
-        for r in q.fetch_all(&self.pool).await.map_err(err)? {
+        let cert_rows = q.fetch_all(&mut *tx).await.map_err(err)?;
+        tx.commit().await.map_err(err)?;
+        for r in &cert_rows {
             let id: String = r.try_get("client_id").map_err(err)?;
             certs
                 .entry(id)
                 .or_default()
-                .push(registered_certificate(&r)?);
+                .push(registered_certificate(r)?);
         }
         rows.iter()
             .map(|row| {
