@@ -71,6 +71,13 @@ fn certificates_of(r: &PgRow) -> Result<Vec<RegisteredCertificate>, StoreError> 
         .collect()
 }
 
+/// The clients of `select_client!` rows.
+fn clients_of(rows: &[PgRow]) -> Result<Vec<Client>, StoreError> {
+    rows.iter()
+        .map(|r| client_from_row(r, certificates_of(r)?))
+        .collect()
+}
+
 fn client_from_row(
     r: &PgRow,
     certificates: Vec<RegisteredCertificate>,
@@ -280,9 +287,7 @@ impl ClientStore for PgStore {
             .fetch_all(&self.pool)
             .await
             .map_err(err)?;
-        rows.iter()
-            .map(|r| client_from_row(r, certificates_of(r)?))
-            .collect()
+        clients_of(&rows)
     }
 
     async fn list_clients_page(
@@ -299,9 +304,7 @@ impl ClientStore for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(err)?;
-        rows.iter()
-            .map(|r| client_from_row(r, certificates_of(r)?))
-            .collect()
+        clients_of(&rows)
     }
 
     async fn delete_client(&self, client_id: &str) -> Result<bool, StoreError> {
