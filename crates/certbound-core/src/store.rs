@@ -43,11 +43,9 @@ pub trait ClientStore: Send + Sync {
     async fn find_client_uncached(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
         self.find_client(client_id).await
     }
-    /// All clients, ordered by creation time.
-    async fn list_clients(&self) -> Result<Vec<Client>, StoreError>;
     /// At most `limit` clients whose id sorts after `after` (`None`: from the first), ordered
-    /// by id: for scans over every client that must not hold them all at once (the start-up
-    /// checks and the daily certificate-expiry report; see [`for_each_client_page`]).
+    /// by id: every listing reads pages, since a million clients held at once took gigabytes
+    /// (see [`ClientPages`]).
     async fn list_clients_page(
         &self,
         after: Option<&str>,
@@ -65,30 +63,61 @@ pub trait ClientStore: Send + Sync {
 /// whole list held at once took gigabytes.
 pub const CLIENT_PAGE: u32 = 1000;
 
-/// Calls `f` with every registered client, a page of [`CLIENT_PAGE`] at a time (by id), and
-/// returns how many there were. Between pages the task yields to others, so a scan of a large
-/// store does not hold up requests on its thread.
+/// Every registered client, read a page of [`CLIENT_PAGE`] at a time by id: the scans over
+/// all of them (start-up checks, the daily expiry report, `client list`, the admin API's full
+/// listing) hold one page at a time. Clients added or removed during a scan may or may not be
+/// seen; every client present throughout is seen exactly once.
+pub struct ClientPages<'a, S: ?Sized> {
+    store: &'a S,
+    after: Option<String>,
+    done: bool,
+}
+
+impl<'a, S: ClientStore + ?Sized> ClientPages<'a, S> {
+    /// A scan from the first client.
+    pub fn new(store: &'a S) -> Self {
+        ClientPages {
+            store,
+            after: None,
+            done: false,
+        }
+    }
+
+    /// The next page, or `None` after the last. Before every page but the first the task
+    /// yields to others, so a scan of a large store does not hold up requests on its thread.
+    pub async fn next(&mut self) -> Result<Option<Vec<Client>>, StoreError> {
+        if self.done {
+            return Ok(None);
+        }
+        if self.after.is_some() {
+            tokio::task::yield_now().await;
+        }
+        let page = self
+            .store
+            .list_clients_page(self.after.as_deref(), CLIENT_PAGE)
+            .await?;
+        self.done = page.len() < CLIENT_PAGE as usize;
+        let Some(last) = page.last() else {
+            return Ok(None);
+        };
+        self.after = Some(last.client_id.clone());
+        Ok(Some(page))
+    }
+}
+
+/// Calls `f` with every registered client, page by page ([`ClientPages`]), and returns how
+/// many there were.
 pub async fn for_each_client_page<S, F>(store: &S, mut f: F) -> Result<u64, StoreError>
 where
     S: ClientStore + ?Sized,
     F: FnMut(&[Client]),
 {
-    let (mut after, mut seen) = (None::<String>, 0u64);
-    loop {
-        let page = store
-            .list_clients_page(after.as_deref(), CLIENT_PAGE)
-            .await?;
-        let Some(last) = page.last() else {
-            return Ok(seen);
-        };
+    let (mut pages, mut seen) = (ClientPages::new(store), 0u64);
+    while let Some(page) = pages.next().await? {
         f(&page);
         seen += page.len() as u64;
-        if page.len() < CLIENT_PAGE as usize {
-            return Ok(seen);
-        }
-        after = Some(last.client_id.clone());
-        tokio::task::yield_now().await;
     }
+    Ok(seen)
 }
 
 /// Local users.

@@ -319,9 +319,6 @@ impl ClientStore for MemoryStore {
     async fn find_client(&self, id: &str) -> Result<Option<Client>, StoreError> {
         Ok(self.clients.lock().unwrap().get(id).cloned())
     }
-    async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
-        Ok(self.clients.lock().unwrap().values().cloned().collect())
-    }
     async fn list_clients_page(
         &self,
         after: Option<&str>,

@@ -71,13 +71,6 @@ fn certificates_of(r: &PgRow) -> Result<Vec<RegisteredCertificate>, StoreError> 
         .collect()
 }
 
-/// The clients of `select_client!` rows.
-fn clients_of(rows: &[PgRow]) -> Result<Vec<Client>, StoreError> {
-    rows.iter()
-        .map(|r| client_from_row(r, certificates_of(r)?))
-        .collect()
-}
-
 fn client_from_row(
     r: &PgRow,
     certificates: Vec<RegisteredCertificate>,
@@ -282,14 +275,6 @@ impl ClientStore for PgStore {
             .transpose()
     }
 
-    async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
-        let rows = sqlx::query(select_client!("ORDER BY c.created_at, c.client_id"))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(err)?;
-        clients_of(&rows)
-    }
-
     async fn list_clients_page(
         &self,
         after: Option<&str>,
@@ -304,7 +289,9 @@ impl ClientStore for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(err)?;
-        clients_of(&rows)
+        rows.iter()
+            .map(|r| client_from_row(r, certificates_of(r)?))
+            .collect()
     }
 
     async fn delete_client(&self, client_id: &str) -> Result<bool, StoreError> {

@@ -71,7 +71,7 @@ async fn clients_round_trip_and_conflict() {
         "mt3KDY1hofQurloTbphKHCSrTlAGl5MlgXX6Xxj9c_E"
     );
     assert!(store.find_client("nope").await.unwrap().is_none());
-    assert_eq!(store.list_clients().await.unwrap().len(), 1);
+    assert_eq!(store.list_clients_page(None, 10).await.unwrap().len(), 1);
 }
 
 #[tokio::test]

@@ -216,60 +216,6 @@ impl SqliteStore {
                 .map_err(err)?;
         rows.iter().map(registered_certificate).collect()
     }
-
-    /// Clients with their certificates: two queries, whatever the number of clients (one per
-    /// client used to make a listing of a million clients take minutes), in one read
-    /// transaction so both see the same snapshot. `clients` selects `clients` rows;
-    /// `certificates` selects `client_id, der, added_at` rows of `client_certificates`
-    /// covering them, in `added_at, rowid` order per client; both bind `args` in the same
-    /// order, and with a `limit` the certificates' query binds the page's last id too.
-    async fn clients_with_certificates(
-        &self,
-        clients: &'static str,
-        certificates: &'static str,
-        args: &[&str],
-        limit: Option<u32>,
-    ) -> Result<Vec<Client>, StoreError> {
-        let mut q = sqlx::query(clients);
-        for a in args {
-            q = q.bind(*a);
-        }
-        if let Some(limit) = limit {
-            q = q.bind(i64::from(limit));
-        }
-        let mut tx = self.pool.begin().await.map_err(err)?;
-        let rows = q.fetch_all(&mut *tx).await.map_err(err)?;
-        let Some(last) = rows.last() else {
-            // Ended here, not by the drop: a read snapshot left open would hold back the WAL's
-            // checkpoints until the connection's next use.
-            tx.commit().await.map_err(err)?;
-            return Ok(Vec::new());
-        };
-        let last: String = last.try_get("client_id").map_err(err)?;
-        let mut q = sqlx::query(certificates);
-        for a in args {
-            q = q.bind(*a);
-        }
-        if limit.is_some() {
-            q = q.bind(&last);
-        }
-        let mut certs: HashMap<String, Vec<RegisteredCertificate>> = HashMap::new();
-        let cert_rows = q.fetch_all(&mut *tx).await.map_err(err)?;
-        tx.commit().await.map_err(err)?;
-        for r in &cert_rows {
-            let id: String = r.try_get("client_id").map_err(err)?;
-            certs
-                .entry(id)
-                .or_default()
-                .push(registered_certificate(r)?);
-        }
-        rows.iter()
-            .map(|row| {
-                let id: String = row.try_get("client_id").map_err(err)?;
-                client_from_row(row, certs.remove(&id).unwrap_or_default())
-            })
-            .collect()
-    }
 }
 
 /// A `client_certificates` row (`der`, `added_at`).
@@ -490,31 +436,54 @@ impl ClientStore for SqliteStore {
         self.load_client(client_id).await
     }
 
-    async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
-        self.clients_with_certificates(
-            "SELECT * FROM clients ORDER BY created_at, client_id",
-            "SELECT client_id, der, added_at FROM client_certificates ORDER BY added_at, rowid",
-            &[],
-            None,
-        )
-        .await
-    }
-
+    /// Two index-range queries (the primary keys), whatever the number of clients, so every
+    /// page costs the same; in one read transaction, so both see the same snapshot.
     async fn list_clients_page(
         &self,
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Client>, StoreError> {
-        // Client ids are never empty, so "" sorts before every one of them. Both queries are
-        // index ranges (the primary keys), so every page costs the same.
-        self.clients_with_certificates(
-            "SELECT * FROM clients WHERE client_id > ? ORDER BY client_id LIMIT ?",
+        // Client ids are never empty, so "" sorts before every one of them.
+        let after = after.unwrap_or("");
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        let rows =
+            sqlx::query("SELECT * FROM clients WHERE client_id > ? ORDER BY client_id LIMIT ?")
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(err)?;
+        let Some(last) = rows.last() else {
+            // Ended here, not by the drop: a read snapshot left open would hold back the WAL's
+            // checkpoints until the connection's next use.
+            tx.commit().await.map_err(err)?;
+            return Ok(Vec::new());
+        };
+        let last: String = last.try_get("client_id").map_err(err)?;
+        let cert_rows = sqlx::query(
             "SELECT client_id, der, added_at FROM client_certificates \
              WHERE client_id > ? AND client_id <= ? ORDER BY client_id, added_at, rowid",
-            &[after.unwrap_or("")],
-            Some(limit),
         )
+        .bind(after)
+        .bind(&last)
+        .fetch_all(&mut *tx)
         .await
+        .map_err(err)?;
+        tx.commit().await.map_err(err)?;
+        let mut certs: HashMap<String, Vec<RegisteredCertificate>> = HashMap::new();
+        for r in &cert_rows {
+            let id: String = r.try_get("client_id").map_err(err)?;
+            certs
+                .entry(id)
+                .or_default()
+                .push(registered_certificate(r)?);
+        }
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get("client_id").map_err(err)?;
+                client_from_row(row, certs.remove(&id).unwrap_or_default())
+            })
+            .collect()
     }
 
     async fn delete_client(&self, client_id: &str) -> Result<bool, StoreError> {

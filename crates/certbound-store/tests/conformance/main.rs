@@ -55,7 +55,6 @@ macro_rules! conformance_tests {
                     every_subject_match_kind_round_trips,
                     certificates_are_listed_oldest_first,
                     duplicate_client_is_a_conflict,
-                    list_is_ordered_by_creation_time,
                     pages_cover_every_client_once_in_id_order,
                     update_replaces_fields_and_certificate_set,
                     update_of_unknown_client_is_false_and_creates_nothing,

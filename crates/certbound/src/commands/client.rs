@@ -11,10 +11,11 @@ use certbound_core::audit;
 use certbound_core::model::{Client, ClientAuthMethod, GrantType, TokenFormat};
 use certbound_core::registration::{self, ClientMetadata, ClientSpec, Registrar, build_client};
 use certbound_core::secret::Secret;
-use certbound_core::store::Store;
+use certbound_core::store::{ClientPages, Store};
 use certbound_core::{Clock, OsRandom, SystemClock};
 use certbound_mtls::{ClientCertificate, DistinguishedName, SubjectMatch, Thumbprint};
 use serde_json::{Value, json};
+use std::io::Write;
 
 /// Runs a client command.
 pub async fn run(config: &Config, command: ClientCommand) -> Result<()> {
@@ -31,17 +32,7 @@ pub async fn run(config: &Config, command: ClientCommand) -> Result<()> {
             audit::client_created(super::operator(), &client.client_id, client.auth_method);
             print(&client, secret.as_ref(), json_out);
         }
-        ClientCommand::List { json: json_out } => {
-            let clients = store.list_clients().await?;
-            if json_out {
-                let all: Vec<Value> = clients.iter().map(|c| describe(c, None)).collect();
-                println!("{}", Value::Array(all));
-            } else {
-                for c in &clients {
-                    println!("{}\t{}\t{}", c.client_id, c.auth_method, c.name);
-                }
-            }
-        }
+        ClientCommand::List { json: json_out } => list(store.as_ref(), json_out).await?,
         ClientCommand::Show { id, json: json_out } => {
             let Some(client) = store.find_client(&id).await? else {
                 bail!(
@@ -66,6 +57,46 @@ pub async fn run(config: &Config, command: ClientCommand) -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// `client list`: every client by client_id, read and printed a page at a time
+/// ([`ClientPages`]), so that a store of a million clients is listed in constant memory.
+/// `--json` prints one JSON array. A closed output (`| head`) stops the reading quietly.
+async fn list(store: &dyn Store, json_out: bool) -> Result<()> {
+    match print_all(store, json_out).await {
+        Err(e)
+            if e.downcast_ref::<std::io::Error>().map(std::io::Error::kind)
+                == Some(std::io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(())
+        }
+        done => done,
+    }
+}
+
+async fn print_all(store: &dyn Store, json_out: bool) -> Result<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut pages = ClientPages::new(store);
+    let mut open = "[";
+    while let Some(page) = pages.next().await? {
+        for c in &page {
+            if json_out {
+                write!(
+                    out,
+                    "{}{}",
+                    std::mem::replace(&mut open, ","),
+                    describe(c, None)
+                )?;
+            } else {
+                writeln!(out, "{}\t{}\t{}", c.client_id, c.auth_method, c.name)?;
+            }
+        }
+    }
+    if json_out {
+        writeln!(out, "{}", if open == "[" { "[]" } else { "]" })?;
+    }
+    out.flush()?;
     Ok(())
 }
 

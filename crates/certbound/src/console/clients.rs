@@ -25,8 +25,15 @@ pub struct NoticeQuery {
     notice: Option<String>,
 }
 
-fn notice(q: &NoticeQuery) -> Option<&'static str> {
-    Some(match q.notice.as_deref()? {
+/// `GET /console`: `?notice=`, and `?after=` (a client_id) for the page after it.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    notice: Option<String>,
+    after: Option<String>,
+}
+
+fn notice(code: Option<&str>) -> Option<&'static str> {
+    Some(match code? {
         "deleted" => "The service provider was deleted, with its tokens.",
         "saved" => "Changes saved.",
         "certificate-added" => "Certificate added.",
@@ -35,17 +42,34 @@ fn notice(q: &NoticeQuery) -> Option<&'static str> {
     })
 }
 
-/// `GET /console`: the service-provider list.
+/// Service providers on one page of the list: with a million registered clients, one page
+/// of them all took minutes and gigabytes.
+pub const LIST_PAGE: u32 = 100;
+
+/// `GET /console`: the service-provider list, a page of [`LIST_PAGE`] by client_id
+/// (`?after=` the last one of the page before), with a link to the next page when there is one.
 pub async fn list(
     State(state): State<AppState>,
     admin: ConsoleAdmin,
     headers: HeaderMap,
-    Query(q): Query<NoticeQuery>,
+    Query(q): Query<ListQuery>,
 ) -> Response {
-    let clients = match state.server.store.list_clients().await {
+    // One more than shown tells whether a next page exists.
+    let mut clients = match state
+        .server
+        .store
+        .list_clients_page(q.after.as_deref(), LIST_PAGE + 1)
+        .await
+    {
         Ok(c) => c,
         Err(e) => return server_error(e.into()),
     };
+    let more = clients.len() > LIST_PAGE as usize;
+    clients.truncate(LIST_PAGE as usize);
+    let next = clients
+        .last()
+        .filter(|_| more)
+        .map(|last| format!("/console?after={}", encode(&last.client_id)));
     let now = state.server.clock.now();
     let days = expiry_warning_days(&state);
     let page = ListPage {
@@ -54,10 +78,17 @@ pub async fn list(
             .iter()
             .map(|c| ClientRow::of(c, now, days * 86_400))
             .collect(),
-        notice: notice(&q),
+        notice: notice(q.notice.as_deref()),
         window_days: days,
+        first: q.after.is_none(),
+        next,
     };
     show(StatusCode::OK, &page, &page.nav)
+}
+
+/// A client_id as a URL query value.
+fn encode(client_id: &str) -> String {
+    form_urlencoded::byte_serialize(client_id.as_bytes()).collect()
 }
 
 /// `GET /console/clients/new`.
@@ -172,7 +203,7 @@ pub async fn detail(
     match find(&state, &headers, &admin, &id).await {
         Ok(client) => {
             let nav = ConsoleNav::new(&state, &headers, &admin);
-            let page = detail_page(&state, nav, client, notice(&q));
+            let page = detail_page(&state, nav, client, notice(q.notice.as_deref()));
             show(StatusCode::OK, &page, &page.nav)
         }
         Err(r) => r,

@@ -266,6 +266,10 @@ pub struct ListPage {
     pub notice: Option<&'static str>,
     /// The warning window in days.
     pub window_days: i64,
+    /// Whether this is the first page (no `?after=`).
+    pub first: bool,
+    /// The next page's address, when there is one.
+    pub next: Option<String>,
 }
 
 /// The detail page of a service provider, with certificate rotation.

@@ -363,3 +363,112 @@ fn an_edit_to_tls_client_auth_takes_the_subject_dn_from_the_pasted_certificate()
         "entered values are kept"
     );
 }
+
+/// The client_ids linked from a console list page, in page order.
+fn listed_ids(html: &str) -> Vec<String> {
+    html.split("<td><a href=\"/console/clients/")
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].to_owned())
+        .collect()
+}
+
+/// The `href` of the element with this id.
+fn link(html: &str, id: &str) -> Option<String> {
+    let at = html.find(&format!("id=\"{id}\""))?;
+    let start = html[at..].find("href=\"")? + at + 6;
+    Some(html[start..start + html[start..].find('"')?].to_owned())
+}
+
+#[test]
+fn the_console_and_the_cli_list_service_providers_a_page_at_a_time_by_client_id() {
+    let server = Server::start();
+    let none = server.cli(&["client", "list", "--json"]);
+    assert_eq!(
+        String::from_utf8_lossy(&none.stdout),
+        "[]\n",
+        "an empty store"
+    );
+    // One more than a console page (100).
+    let mut ids: Vec<String> = (0..101)
+        .map(|i| {
+            let body = format!(
+                r#"{{"client_name":"svc{i:03}","token_endpoint_auth_method":"client_secret_basic","grant_types":["client_credentials"]}}"#
+            );
+            let r = server
+                .post("/api/admin/clients")
+                .basic("admin", "admin")
+                .header("content-type: application/json")
+                .arg("--data-raw")
+                .arg(body)
+                .send();
+            assert_eq!(r.status, 201, "{}", r.body);
+            r.json()["client_id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    ids.sort();
+
+    let admin = signed_in(&server, "admin", "admin", "admin");
+    let first = admin.get("/console");
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(listed_ids(&first.body), ids[..100], "the first 100 by id");
+    assert_eq!(link(&first.body, "first-page"), None);
+    let next = link(&first.body, "next-page").expect("a next-page link");
+    assert_eq!(next, format!("/console?after={}", ids[99]));
+
+    let second = admin.get(&next);
+    assert_eq!(second.status, 200, "{}", second.body);
+    assert_eq!(listed_ids(&second.body), ids[100..], "the last one");
+    assert_eq!(link(&second.body, "next-page"), None, "no page after it");
+    assert_eq!(
+        link(&second.body, "first-page").as_deref(),
+        Some("/console")
+    );
+
+    // Past the end: an empty page that says so, not "no service providers yet".
+    let past = admin.get(&format!("/console?after={}", ids[100]));
+    assert_eq!(past.status, 200);
+    assert!(listed_ids(&past.body).is_empty());
+    assert!(past.body.contains("No service providers after this point."));
+    assert!(!past.body.contains("No service providers yet"));
+    // An `after` that is no client's id starts at the next id; a query value is never echoed
+    // as markup.
+    let odd = admin.get("/console?after=%3Cscript%3E&notice=%3Cb%3E");
+    assert_eq!(odd.status, 200);
+    assert!(!odd.body.contains("<script>") && !odd.body.contains("<b>"));
+
+    // The CLI lists every client, by id, in text and as one JSON array.
+    let out = server.cli(&["client", "list"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 101, "{text}");
+    let text_ids: Vec<&str> = lines
+        .iter()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    assert_eq!(text_ids, ids);
+    for line in &lines {
+        let fields: Vec<&str> = line.split('\t').collect();
+        assert_eq!(fields.len(), 3, "{line}");
+        assert_eq!(fields[1], "client_secret_basic", "{line}");
+        assert!(fields[2].starts_with("svc"), "{line}");
+    }
+    let out = server.cli(&["client", "list", "--json"]);
+    assert!(out.status.success());
+    let all: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let json_ids: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["client_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(json_ids, ids);
+    assert!(
+        all[0].get("client_secret").is_none(),
+        "no secret in a listing"
+    );
+}
