@@ -59,7 +59,7 @@ pub trait ClientStore: Send + Sync {
     async fn delete_client(&self, client_id: &str) -> Result<bool, StoreError>;
 }
 
-/// Clients read per page by [`for_each_client_page`]: with a million registered clients the
+/// Clients read per page by [`ClientPages`]: with a million registered clients the
 /// whole list held at once took gigabytes.
 pub const CLIENT_PAGE: u32 = 1000;
 

@@ -14,6 +14,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use certbound_core::audit;
+use certbound_core::authorize::append_query;
 use certbound_core::model::{Client, ClientAuthMethod};
 use certbound_core::registration::{self, ClientMetadata, ClientSpec, FieldError, Registrar};
 use certbound_core::secret::Secret;
@@ -69,7 +70,7 @@ pub async fn list(
     let next = clients
         .last()
         .filter(|_| more)
-        .map(|last| format!("/console?after={}", encode(&last.client_id)));
+        .map(|last| append_query("/console", &[("after", &last.client_id)]));
     let now = state.server.clock.now();
     let days = expiry_warning_days(&state);
     let page = ListPage {
@@ -84,11 +85,6 @@ pub async fn list(
         next,
     };
     show(StatusCode::OK, &page, &page.nav)
-}
-
-/// A client_id as a URL query value.
-fn encode(client_id: &str) -> String {
-    form_urlencoded::byte_serialize(client_id.as_bytes()).collect()
 }
 
 /// `GET /console/clients/new`.

@@ -9,6 +9,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use certbound_core::authorize::append_query;
 use certbound_core::model::Client;
 use certbound_core::registration::{self, ClientMetadata, Registrar};
 use certbound_core::request::Form;
@@ -101,9 +102,11 @@ pub async fn list(
         .last()
         .filter(|_| page.len() == limit as usize)
         .map(|last| {
-            let after: String =
-                form_urlencoded::byte_serialize(last.client_id.as_bytes()).collect();
-            format!("</api/admin/clients?limit={limit}&after={after}>; rel=\"next\"")
+            let next = append_query(
+                "/api/admin/clients",
+                &[("limit", &limit.to_string()), ("after", &last.client_id)],
+            );
+            format!("<{next}>; rel=\"next\"")
         });
     let body: Vec<Value> = page.iter().map(ClientMetadata::of).collect();
     let mut response = json(StatusCode::OK, Value::Array(body));
