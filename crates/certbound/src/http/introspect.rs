@@ -1,14 +1,13 @@
 //! `POST /oauth2/introspect` (RFC 7662 §2).
 
 use super::extract::{self, ConnectionInfo};
-use super::token::no_store;
+use super::token::no_store_json;
 use super::{ApiError, AppState};
 use axum::Extension;
-use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use certbound_core::request::IntrospectionRequest;
 
 /// Authenticates the caller, then describes the token.
@@ -37,5 +36,5 @@ async fn respond(
         .introspect(request, parsed.certificate.as_deref())
         .await?;
     tracing::debug!(?caller, active = response.active, "introspection");
-    Ok(no_store(Json(response).into_response()))
+    no_store_json(&response)
 }

@@ -3,12 +3,13 @@
 use super::extract::{self, ConnectionInfo};
 use super::{ApiError, AppState};
 use axum::Extension;
-use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
+use certbound_core::OAuthError;
 use certbound_core::request::TokenRequest;
+use serde::Serialize;
 
 /// Parses the request, runs client authentication and the grant, answers RFC 6749 §5.1 JSON
 /// with `Cache-Control: no-store`.
@@ -43,7 +44,30 @@ async fn respond(
         .server
         .token(request, parsed.certificate.as_deref())
         .await?;
-    Ok(no_store(Json(response).into_response()))
+    no_store_json(&response)
+}
+
+/// Bytes reserved for a JSON answer of the token or introspection endpoint: a token response
+/// with a refresh token, or an introspection with `cnf`, is 300-500 bytes.
+const JSON_CAPACITY: usize = 640;
+
+/// `value` as an `application/json` answer that must not be cached (RFC 6749 §5.1, RFC 7662
+/// §2.2). Serialized into one buffer reserved up front: axum's `Json` writes through a
+/// `BytesMut` writer that starts at 128 bytes and checks its capacity on each of serde_json's
+/// small writes, about a tenth of an introspection's user-space instructions (issue 9,
+/// `scripts/instructions introspect`).
+pub(super) fn no_store_json<T: Serialize>(value: &T) -> Result<Response, ApiError> {
+    let mut body = Vec::with_capacity(JSON_CAPACITY);
+    serde_json::to_writer(&mut body, value).map_err(|e| {
+        tracing::error!(error = %e, "cannot serialize a response");
+        OAuthError::server_error()
+    })?;
+    let mut response = Response::new(Body::from(body));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(no_store(response))
 }
 
 /// RFC 6749 §5.1: token responses must not be cached.
