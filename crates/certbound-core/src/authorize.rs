@@ -14,7 +14,7 @@ use crate::{AuthServer, OAuthError};
 #[derive(Debug, Clone)]
 pub struct AuthorizationRequest {
     /// The client.
-    pub client: Client,
+    pub client: std::sync::Arc<Client>,
     /// The redirect URI, exactly as registered.
     pub redirect_uri: String,
     /// Requested (and allowed) scope.

@@ -112,7 +112,7 @@ pub async fn authenticate_caller(
     let client =
         client_auth::authenticate(server.store.as_ref(), &request.credentials, peer, ctx).await?;
     if client.client.can_introspect {
-        Ok(Caller::Client(client.client.client_id))
+        Ok(Caller::Client(client.client.client_id.clone()))
     } else {
         Err(denied())
     }

@@ -9,6 +9,7 @@ use crate::model::{
 };
 use crate::secret::TokenHash;
 use async_trait::async_trait;
+use std::sync::Arc;
 
 /// A storage failure. Its text is for logs only.
 #[derive(Debug, thiserror::Error)]
@@ -35,12 +36,16 @@ pub enum StoreError {
 pub trait ClientStore: Send + Sync {
     /// Inserts a new client; `Conflict` if the id exists.
     async fn insert_client(&self, client: &Client) -> Result<(), StoreError>;
-    /// Looks a client up by id.
-    async fn find_client(&self, client_id: &str) -> Result<Option<Client>, StoreError>;
+    /// Looks a client up by id. Shared, not copied: a cached registration is handed out as a
+    /// reference count on every authenticated request (issue 9).
+    async fn find_client(&self, client_id: &str) -> Result<Option<Arc<Client>>, StoreError>;
     /// Looks a client up by id in the database itself, past any cache: for a second look
     /// when a cached registration refused a request, so that a certificate or secret changed
     /// by another process a moment ago works at once.
-    async fn find_client_uncached(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
+    async fn find_client_uncached(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<Arc<Client>>, StoreError> {
         self.find_client(client_id).await
     }
     /// At most `limit` clients whose id sorts after `after` (`None`: from the first), ordered

@@ -316,8 +316,8 @@ impl ClientStore for MemoryStore {
             .insert(c.client_id.clone(), c.clone());
         Ok(())
     }
-    async fn find_client(&self, id: &str) -> Result<Option<Client>, StoreError> {
-        Ok(self.clients.lock().unwrap().get(id).cloned())
+    async fn find_client(&self, id: &str) -> Result<Option<Arc<Client>>, StoreError> {
+        Ok(self.clients.lock().unwrap().get(id).cloned().map(Arc::new))
     }
     async fn list_clients_page(
         &self,

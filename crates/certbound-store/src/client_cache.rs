@@ -40,7 +40,7 @@ struct Inner {
     generation: Option<(i64, Instant)>,
     /// Bumped by local changes, so that a load that raced with one is not kept.
     epoch: u64,
-    entries: HashMap<String, Client>,
+    entries: HashMap<String, Arc<Client>>,
 }
 
 /// What a lookup that missed must hand back to [`ClientCache::put`].
@@ -72,13 +72,13 @@ impl ClientCache {
     }
 
     /// The cached client, or a ticket to store what the database returns.
-    fn get(&self, client_id: &str) -> Result<Client, Option<Ticket>> {
+    fn get(&self, client_id: &str) -> Result<Arc<Client>, Option<Ticket>> {
         let inner = self.lock();
         let Some(generation) = inner.live() else {
             return Err(None);
         };
         match inner.entries.get(client_id) {
-            Some(c) => Ok(c.clone()),
+            Some(c) => Ok(Arc::clone(c)),
             None => Err(Some(Ticket {
                 generation,
                 epoch: inner.epoch,
@@ -92,9 +92,9 @@ impl ClientCache {
         &self,
         client_id: &str,
         load: Fut,
-    ) -> Result<Option<Client>, StoreError>
+    ) -> Result<Option<Arc<Client>>, StoreError>
     where
-        Fut: Future<Output = Result<Option<Client>, StoreError>>,
+        Fut: Future<Output = Result<Option<Arc<Client>>, StoreError>>,
     {
         let ticket = match self.get(client_id) {
             Ok(c) => return Ok(Some(c)),
@@ -108,7 +108,7 @@ impl ClientCache {
     }
 
     /// Keeps `client` unless anything changed since the ticket was issued.
-    fn put(&self, ticket: Ticket, client: &Client) {
+    fn put(&self, ticket: Ticket, client: &Arc<Client>) {
         let mut inner = self.lock();
         if inner.live() != Some(ticket.generation) || inner.epoch != ticket.epoch {
             return;
@@ -118,7 +118,7 @@ impl ClientCache {
         }
         inner
             .entries
-            .insert(client.client_id.clone(), client.clone());
+            .insert(client.client_id.clone(), Arc::clone(client));
     }
 
     /// Forgets everything: this process changed a client.
@@ -203,7 +203,7 @@ mod tests {
         let Err(Some(ticket)) = cache.get("a") else {
             unreachable!("a miss with a live counter gives a ticket")
         };
-        cache.put(ticket, &sample_client("a"));
+        cache.put(ticket, &Arc::new(sample_client("a")));
         assert!(cache.get("a").is_ok());
         cache.observe(1);
         assert!(cache.get("a").is_ok(), "the same counter keeps entries");
@@ -218,7 +218,7 @@ mod tests {
             unreachable!("a miss with a live counter gives a ticket")
         };
         cache.invalidate();
-        cache.put(ticket, &sample_client("a"));
+        cache.put(ticket, &Arc::new(sample_client("a")));
         assert!(
             cache.get("a").is_err(),
             "a load that raced a change is not kept"

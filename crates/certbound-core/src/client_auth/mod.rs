@@ -40,7 +40,7 @@ pub struct AuthContext<'a> {
 #[derive(Debug, Clone)]
 pub struct AuthenticatedClient {
     /// The registered client.
-    pub client: Client,
+    pub client: std::sync::Arc<Client>,
     /// The certificate presented on the TLS connection (or by a trusted proxy), if any, and
     /// whether it was the means of authentication (RFC 8705 §2).
     pub certificate: Option<PeerCertificate>,

@@ -259,7 +259,9 @@ async fn authenticate(
         .unwrap_or(TokenHash([0; 32]));
     let matches = stored.ct_eq(&presented);
     match client {
-        Some(c) if matches && c.registration_token_hash.is_some() => Ok(c),
+        Some(c) if matches && c.registration_token_hash.is_some() => {
+            Ok(std::sync::Arc::unwrap_or_clone(c))
+        }
         _ => Err(invalid_token()),
     }
 }

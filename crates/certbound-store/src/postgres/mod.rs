@@ -14,6 +14,7 @@ use certbound_mtls::{ClientCertificate, SubjectMatch, Thumbprint};
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgRow};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 mod connect;
 pub use connect::DEFAULT_MAX_CONNECTIONS;
@@ -259,19 +260,22 @@ impl ClientStore for PgStore {
         Ok(true)
     }
 
-    async fn find_client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
+    async fn find_client(&self, client_id: &str) -> Result<Option<Arc<Client>>, StoreError> {
         self.clients
             .find(client_id, self.find_client_uncached(client_id))
             .await
     }
 
-    async fn find_client_uncached(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
+    async fn find_client_uncached(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<Arc<Client>>, StoreError> {
         let row = sqlx::query(select_client!("WHERE c.client_id = $1"))
             .bind(client_id)
             .fetch_optional(&self.pool)
             .await
             .map_err(err)?;
-        row.map(|r| client_from_row(&r, certificates_of(&r)?))
+        row.map(|r| client_from_row(&r, certificates_of(&r)?).map(Arc::new))
             .transpose()
     }
 

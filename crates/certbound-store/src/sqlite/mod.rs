@@ -430,14 +430,17 @@ impl ClientStore for SqliteStore {
         Ok(true)
     }
 
-    async fn find_client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
+    async fn find_client(&self, client_id: &str) -> Result<Option<Arc<Client>>, StoreError> {
         self.clients
-            .find(client_id, self.load_client(client_id))
+            .find(client_id, self.find_client_uncached(client_id))
             .await
     }
 
-    async fn find_client_uncached(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
-        self.load_client(client_id).await
+    async fn find_client_uncached(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<Arc<Client>>, StoreError> {
+        Ok(self.load_client(client_id).await?.map(Arc::new))
     }
 
     /// Two index-range queries (the primary keys), whatever the number of clients, so every

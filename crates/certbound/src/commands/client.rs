@@ -101,11 +101,12 @@ async fn print_all(store: &dyn Store, json_out: bool) -> Result<()> {
 }
 
 async fn find(store: &dyn Store, id: &str) -> Result<Client> {
-    store.find_client(id).await?.with_context(|| {
+    let client = store.find_client(id).await?.with_context(|| {
         format!(
             "no client with client_id {id:?}; `certbound client list` shows the registered ones"
         )
-    })
+    })?;
+    Ok(std::sync::Arc::unwrap_or_clone(client))
 }
 
 async fn save(store: &dyn Store, client: &Client) -> Result<()> {

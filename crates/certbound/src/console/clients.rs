@@ -173,7 +173,7 @@ pub(super) async fn find(
     id: &str,
 ) -> Result<Client, Response> {
     match state.server.store.find_client(id).await {
-        Ok(Some(c)) => Ok(c),
+        Ok(Some(c)) => Ok(std::sync::Arc::unwrap_or_clone(c)),
         Ok(None) => Err(not_found(state, headers, admin)),
         Err(e) => Err(server_error(e.into())),
     }

@@ -129,7 +129,7 @@ pub async fn ensure_client(
         let id = id.trim();
         if let Some(existing) = store.find_client(id).await? {
             if fits(&existing, identity, redirect_uri) {
-                return Ok(existing.client_id);
+                return Ok(existing.client_id.clone());
             }
             // A different port or certificate: replace it (its tokens go with it).
             store.delete_client(id).await?;
