@@ -9,12 +9,13 @@ use crate::request::Form;
 use crate::scope::{self, OIDC_SCOPES, Scope};
 use crate::secret::{self, Secret};
 use crate::{AuthServer, OAuthError};
+use std::sync::Arc;
 
 /// A validated authorization request.
 #[derive(Debug, Clone)]
 pub struct AuthorizationRequest {
     /// The client.
-    pub client: std::sync::Arc<Client>,
+    pub client: Arc<Client>,
     /// The redirect URI, exactly as registered.
     pub redirect_uri: String,
     /// Requested (and allowed) scope.

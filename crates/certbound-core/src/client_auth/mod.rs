@@ -21,6 +21,7 @@ use crate::store::ClientStore;
 use crate::trust_stores::TrustStores;
 use certbound_mtls::PeerCertificate;
 use certbound_mtls::{ClientCertificate, Thumbprint};
+use std::sync::Arc;
 
 pub use key_source::{ClientKeySource, KeySourceError};
 
@@ -40,7 +41,7 @@ pub struct AuthContext<'a> {
 #[derive(Debug, Clone)]
 pub struct AuthenticatedClient {
     /// The registered client.
-    pub client: std::sync::Arc<Client>,
+    pub client: Arc<Client>,
     /// The certificate presented on the TLS connection (or by a trusted proxy), if any, and
     /// whether it was the means of authentication (RFC 8705 §2).
     pub certificate: Option<PeerCertificate>,

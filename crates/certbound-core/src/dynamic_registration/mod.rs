@@ -16,6 +16,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// Who may register clients at the registration endpoint (RFC 7591 §3: "The client
 /// registration endpoint MAY be an OAuth 2.0 protected resource ... MAY accept an initial
@@ -259,9 +260,7 @@ async fn authenticate(
         .unwrap_or(TokenHash([0; 32]));
     let matches = stored.ct_eq(&presented);
     match client {
-        Some(c) if matches && c.registration_token_hash.is_some() => {
-            Ok(std::sync::Arc::unwrap_or_clone(c))
-        }
+        Some(c) if matches && c.registration_token_hash.is_some() => Ok(Arc::unwrap_or_clone(c)),
         _ => Err(invalid_token()),
     }
 }

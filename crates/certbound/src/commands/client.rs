@@ -16,6 +16,7 @@ use certbound_core::{Clock, OsRandom, SystemClock};
 use certbound_mtls::{ClientCertificate, DistinguishedName, SubjectMatch, Thumbprint};
 use serde_json::{Value, json};
 use std::io::Write;
+use std::sync::Arc;
 
 /// Runs a client command.
 pub async fn run(config: &Config, command: ClientCommand) -> Result<()> {
@@ -106,7 +107,7 @@ async fn find(store: &dyn Store, id: &str) -> Result<Client> {
             "no client with client_id {id:?}; `certbound client list` shows the registered ones"
         )
     })?;
-    Ok(std::sync::Arc::unwrap_or_clone(client))
+    Ok(Arc::unwrap_or_clone(client))
 }
 
 async fn save(store: &dyn Store, client: &Client) -> Result<()> {

@@ -19,6 +19,7 @@ use certbound_core::model::{Client, ClientAuthMethod};
 use certbound_core::registration::{self, ClientMetadata, ClientSpec, FieldError, Registrar};
 use certbound_core::secret::Secret;
 use serde::Deserialize;
+use std::sync::Arc;
 
 /// `?notice=` after a redirect: one of a fixed set, never echoed.
 #[derive(Debug, Deserialize)]
@@ -173,7 +174,7 @@ pub(super) async fn find(
     id: &str,
 ) -> Result<Client, Response> {
     match state.server.store.find_client(id).await {
-        Ok(Some(c)) => Ok(std::sync::Arc::unwrap_or_clone(c)),
+        Ok(Some(c)) => Ok(Arc::unwrap_or_clone(c)),
         Ok(None) => Err(not_found(state, headers, admin)),
         Err(e) => Err(server_error(e.into())),
     }

@@ -44,7 +44,7 @@ async fn find(state: &AppState, client_id: &str) -> Result<Client, ApiError> {
         .await
         .map_err(OAuthError::from)?
         .ok_or_else(|| not_found(NO_CLIENT))?;
-    Ok(std::sync::Arc::unwrap_or_clone(client))
+    Ok(Arc::unwrap_or_clone(client))
 }
 
 /// Parses a metadata body; `client_id`, when sent, must be `expected` (the path's, or none).
@@ -334,7 +334,7 @@ mod tests {
         async fn insert_client(&self, _: &Client) -> Result<(), StoreError> {
             unreachable!("listing only")
         }
-        async fn find_client(&self, _: &str) -> Result<Option<std::sync::Arc<Client>>, StoreError> {
+        async fn find_client(&self, _: &str) -> Result<Option<Arc<Client>>, StoreError> {
             unreachable!("listing only")
         }
         async fn list_clients_page(
