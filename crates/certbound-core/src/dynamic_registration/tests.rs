@@ -284,7 +284,7 @@ async fn update_keeps_administrator_settings() {
     let (server, _) = server(RegistrationPolicy::Open);
     let v = register(&server, None, Ok(secret_client())).await.unwrap();
     let id = v["client_id"].as_str().unwrap();
-    let mut c = (*server.store.find_client(id).await.unwrap().unwrap()).clone();
+    let mut c = Arc::unwrap_or_clone(server.store.find_client(id).await.unwrap().unwrap());
     c.can_introspect = true;
     c.access_token_lifetime = Some(60);
     server.store.update_client(&c).await.unwrap();
