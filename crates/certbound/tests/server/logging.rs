@@ -293,3 +293,48 @@ fn the_audit_file_gets_one_json_line_per_event_and_no_secrets() {
     assert!(!log.contains("token.issue"), "{log}");
     assert!(log.contains("certbound started"), "{log}");
 }
+
+/// The audit line of a token is written before its response goes out, also when concurrent
+/// requests share one `write` of their lines (`logging::deferred`): clients that each ask for
+/// tokens at the same time find their `token.issue` line in the audit file as soon as each
+/// answer arrives, without waiting.
+#[test]
+fn each_token_answered_has_its_audit_line_written_already() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.log");
+    let config = format!("[log]\naudit_file = \"{}\"\n", audit.display());
+    let server = Server::start_in(dir, &config);
+    const CLIENTS: usize = 6;
+    const REQUESTS: usize = 5;
+    let clients: Vec<(Identity, String)> = (0..CLIENTS)
+        .map(|i| {
+            let name = format!("concurrent-{i}");
+            let id = pki::self_signed(server.path(), &name, &name, Validity::Current);
+            let client_id = server.self_signed_client(&id.cert, &[]);
+            (id, client_id)
+        })
+        .collect();
+    let lines_of = |client_id: &str| {
+        let text = std::fs::read_to_string(&audit).unwrap();
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["action"] == "token.issue" && v["client_id"] == client_id)
+            .count()
+    };
+    std::thread::scope(|s| {
+        for (id, client_id) in &clients {
+            let (server, lines_of) = (&server, &lines_of);
+            s.spawn(move || {
+                for answered in 1..=REQUESTS {
+                    let r = token_request(server, client_id, id);
+                    assert_eq!(r.status, 200, "{}", r.body);
+                    assert_eq!(
+                        lines_of(client_id),
+                        answered,
+                        "{answered} tokens answered to {client_id}: as many token.issue lines expected at once"
+                    );
+                }
+            });
+        }
+    });
+}
