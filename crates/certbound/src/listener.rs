@@ -3,9 +3,10 @@
 //! connection to hyper with its [`ConnectionInfo`] attached to every request.
 //!
 //! Overload is bounded twice: at most `max_connections` connections are open (further ones
-//! wait in the kernel's accept backlog), and at most `max_in_flight` requests are being
-//! handled; a request beyond that is answered at once with 503 `temporarily_unavailable` and
-//! `Retry-After`, so memory stays bounded and the server recovers as soon as the load drops.
+//! wait in the kernel's accept backlog), and requests are admitted to a bounded number of
+//! slots with a bounded queue in front ([`crate::admission`]); a request refused there is
+//! answered with 503 `temporarily_unavailable` and `Retry-After`. Memory stays bounded and the
+//! server recovers as soon as the load drops.
 //!
 //! Shutdown (SIGTERM or SIGINT) is graceful: every listener closes at once (new connections
 //! are refused), each connection is told to finish (HTTP/1.1 answers the request in progress
@@ -14,6 +15,7 @@
 //! A second signal exits at once.
 //! Every answered request (overload 503s included) is counted for `/metrics` in [`dispatch`].
 
+use crate::admission::{Admission, Limits};
 use crate::http::{ApiError, ConnectionInfo};
 use crate::ops::metrics::{self, Endpoint};
 use axum::Router;
@@ -26,7 +28,6 @@ use hyper_util::service::TowerToHyperService;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
@@ -40,33 +41,13 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a client has to send a request's headers (HTTP/1.1).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Overload limits (`[server] max_connections`, `max_in_flight_requests`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Open connections at most, over every listener.
-    pub max_connections: usize,
-    /// Requests being handled at most; more get 503.
-    pub max_in_flight: usize,
-}
-
-impl Default for Limits {
-    /// The `[server]` defaults.
-    fn default() -> Limits {
-        Limits {
-            max_connections: 4096,
-            max_in_flight: 1024,
-        }
-    }
-}
-
 /// What every connection shares: the router and the limits.
 #[derive(Clone)]
 struct Shared {
     app: Router,
     peers: Arc<crate::peer_cache::PeerCache>,
     connections: Arc<Semaphore>,
-    in_flight: Arc<AtomicUsize>,
-    max_in_flight: usize,
+    admission: Arc<Admission>,
 }
 
 /// Serves every listener (TLS when it has an acceptor, plain HTTP otherwise) until SIGINT or
@@ -83,9 +64,9 @@ pub async fn run(
         app,
         peers: Arc::default(),
         connections: Arc::new(Semaphore::new(limits.max_connections)),
-        in_flight: Arc::new(AtomicUsize::new(0)),
-        max_in_flight: limits.max_in_flight,
+        admission: Arc::new(Admission::new(&limits)),
     };
+    metrics::set_admission(Arc::clone(&shared.admission));
     let tasks: Vec<_> = listeners
         .into_iter()
         .map(|(listener, tls)| {
@@ -118,7 +99,7 @@ pub async fn run(
     if open == 0 {
         tracing::info!("every connection closed; no request was cut");
     } else {
-        let cut = shared.in_flight.load(Ordering::Acquire);
+        let cut = shared.admission.in_flight() + shared.admission.queued();
         tracing::warn!(
             requests_cut = cut,
             connections_cut = open,
@@ -243,19 +224,18 @@ async fn stopping(stopped: &mut watch::Receiver<bool>) {
     let _ = stopped.wait_for(|stop| *stop).await;
 }
 
-/// Hands a request to the router unless `max_in_flight` requests are already being handled.
+/// Hands a request to the router once it has a slot ([`Admission::admit`]), else answers 503.
 async fn dispatch(shared: Shared, req: Request) -> Result<Response, Infallible> {
     let (started, endpoint) = (Instant::now(), Endpoint::of(req.uri().path()));
-    let (in_flight, before) = InFlight::enter(&shared.in_flight);
-    let response = if before >= shared.max_in_flight {
-        overloaded()
-    } else {
-        match shared.app.oneshot(req).await {
+    let slot = shared.admission.admit().await;
+    let response = match slot {
+        None => overloaded(),
+        Some(_) => match shared.app.oneshot(req).await {
             Ok(r) => r,
             Err(never) => match never {},
-        }
+        },
     };
-    drop(in_flight);
+    drop(slot);
     let error = response
         .extensions()
         .get::<certbound_core::ErrorCode>()
@@ -267,27 +247,6 @@ async fn dispatch(shared: Shared, req: Request) -> Result<Response, Infallible> 
         started.elapsed(),
     );
     Ok(response)
-}
-
-/// One request counted in flight for as long as it lives. The count drops when the guard
-/// does: when the request is answered, and also when hyper drops the request's future
-/// unanswered (its client disconnected, or the connection failed). Before this guard such a
-/// request stayed counted for ever, and after enough of them (a few thousand clients giving
-/// up under overload) every request got 503 until restart.
-struct InFlight<'a>(&'a AtomicUsize);
-
-impl<'a> InFlight<'a> {
-    /// Counts one more request; returns its guard and how many were in flight before it.
-    fn enter(counter: &'a AtomicUsize) -> (InFlight<'a>, usize) {
-        let before = counter.fetch_add(1, Ordering::AcqRel);
-        (InFlight(counter), before)
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
 }
 
 /// RFC 6749 §4.1.2.1 `temporarily_unavailable`, as 503 with `Retry-After`.
@@ -361,20 +320,25 @@ impl Signals {
 #[allow(clippy::expect_used)]
 mod tests {
     use super::{Shared, dispatch};
+    use crate::admission::{Admission, Limits};
     use axum::Router;
     use axum::body::Body;
     use axum::routing::get;
     use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
+    use tokio::sync::Semaphore;
 
-    fn shared(app: Router, max_in_flight: usize) -> Shared {
+    fn shared(app: Router, max_in_flight: usize, max_queued: usize) -> Shared {
         Shared {
             app,
             peers: Arc::default(),
-            connections: Arc::new(tokio::sync::Semaphore::new(8)),
-            in_flight: Arc::new(AtomicUsize::new(0)),
-            max_in_flight,
+            connections: Arc::new(Semaphore::new(8)),
+            admission: Arc::new(Admission::new(&Limits {
+                max_connections: 8,
+                max_in_flight,
+                max_queued,
+                queue_timeout: Duration::from_millis(50),
+            })),
         }
     }
 
@@ -384,50 +348,44 @@ mod tests {
             .expect("a valid request")
     }
 
-    /// Regression (issue 9, overload recovery): a request whose future hyper drops unanswered
-    /// (its client gave up) must not stay counted, or the server answers 503 for ever.
+    /// A request refused admission gets 503 `temporarily_unavailable` with `Retry-After`; one
+    /// admitted reaches the router and gives its slot back when answered or dropped.
     #[tokio::test]
-    async fn a_request_dropped_unanswered_is_no_longer_in_flight() {
+    async fn a_request_refused_admission_gets_503_with_retry_after() {
         let app = Router::new()
             .route("/stuck", get(std::future::pending::<&'static str>))
             .route("/ok", get(|| async { "ok" }));
-        let shared = shared(app, 1);
-        for _ in 0..3 {
-            let cut = tokio::time::timeout(
-                Duration::from_millis(20),
-                dispatch(shared.clone(), request("/stuck")),
-            )
-            .await;
-            assert!(
-                cut.is_err(),
-                "the stuck request must still be running when dropped"
-            );
-            assert_eq!(shared.in_flight.load(Ordering::Acquire), 0);
-        }
-        let response = dispatch(shared.clone(), request("/ok"))
-            .await
-            .expect("infallible");
-        assert_eq!(
-            response.status(),
-            200,
-            "the limit of one must be free again"
+        let shared = shared(app, 1, 0);
+        let cut = tokio::time::timeout(
+            Duration::from_millis(20),
+            dispatch(shared.clone(), request("/stuck")),
+        )
+        .await;
+        assert!(
+            cut.is_err(),
+            "the stuck request must still be running when dropped"
         );
-    }
-
-    #[tokio::test]
-    async fn beyond_the_limit_a_request_gets_503_at_once() {
-        let app = Router::new().route("/stuck", get(std::future::pending::<&'static str>));
-        let shared = shared(app, 1);
+        assert_eq!(shared.admission.in_flight(), 0, "its slot is given back");
         let first = tokio::spawn(dispatch(shared.clone(), request("/stuck")));
-        while shared.in_flight.load(Ordering::Acquire) == 0 {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while shared.admission.in_flight() == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the request never got its slot"
+            );
             tokio::task::yield_now().await;
         }
-        let second = dispatch(shared.clone(), request("/stuck"))
+        let second = dispatch(shared.clone(), request("/ok"))
             .await
             .expect("infallible");
         assert_eq!(second.status(), 503);
+        assert!(second.headers().contains_key("retry-after"));
         first.abort();
         let _ = first.await;
-        assert_eq!(shared.in_flight.load(Ordering::Acquire), 0);
+        let third = dispatch(shared.clone(), request("/ok"))
+            .await
+            .expect("infallible");
+        assert_eq!(third.status(), 200, "served once the slot is free");
+        assert_eq!(shared.admission.in_flight(), 0);
     }
 }

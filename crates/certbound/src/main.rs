@@ -15,6 +15,7 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod admission;
 mod cli;
 mod client_keys;
 mod commands;

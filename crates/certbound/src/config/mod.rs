@@ -64,6 +64,8 @@ struct RawServer {
     max_body_bytes: Option<usize>,
     max_connections: Option<usize>,
     max_in_flight_requests: Option<usize>,
+    max_queued_requests: Option<usize>,
+    request_queue_timeout_ms: Option<u64>,
     shutdown_timeout: Option<u64>,
 }
 
@@ -170,7 +172,7 @@ pub struct Config {
     /// Largest accepted request body.
     pub max_body_bytes: usize,
     /// Overload limits of the listeners.
-    pub limits: crate::listener::Limits,
+    pub limits: crate::admission::Limits,
     /// How long a shutdown waits for the requests in flight (`[server] shutdown_timeout`).
     pub shutdown_timeout: std::time::Duration,
     /// TLS certificate source.
@@ -386,17 +388,19 @@ impl Config {
         if !(1024..=16 * 1024 * 1024).contains(&max_body_bytes) {
             bail!("server.max_body_bytes must be between 1024 and 16777216");
         }
-        let limits = crate::listener::Limits {
+        let limits = crate::admission::Limits {
             max_connections: within(
                 raw.server.max_connections,
-                crate::listener::Limits::default().max_connections,
+                crate::admission::Limits::default().max_connections,
                 "max_connections",
             )?,
             max_in_flight: within(
                 raw.server.max_in_flight_requests,
-                crate::listener::Limits::default().max_in_flight,
+                crate::admission::Limits::default().max_in_flight,
                 "max_in_flight_requests",
             )?,
+            max_queued: queue_length(raw.server.max_queued_requests)?,
+            queue_timeout: queue_timeout(raw.server.request_queue_timeout_ms)?,
         };
         let shutdown_timeout = raw.server.shutdown_timeout.unwrap_or(10);
         if !(1..=3600).contains(&shutdown_timeout) {
@@ -485,6 +489,29 @@ fn within(value: Option<usize>, default: usize, key: &str) -> Result<usize> {
         bail!("server.{key} must be between 1 and 1000000");
     }
     Ok(v)
+}
+
+/// `[server] max_queued_requests`: 0 (no queue: 503 at once beyond the in-flight limit) to
+/// 1,000,000.
+fn queue_length(value: Option<usize>) -> Result<usize> {
+    let v = value.unwrap_or(crate::admission::Limits::default().max_queued);
+    if v > 1_000_000 {
+        bail!("server.max_queued_requests must be between 0 (no queue: 503 at once) and 1000000");
+    }
+    Ok(v)
+}
+
+/// `[server] request_queue_timeout_ms`: 1 to 60,000 milliseconds.
+fn queue_timeout(value: Option<u64>) -> Result<std::time::Duration> {
+    let Some(ms) = value else {
+        return Ok(crate::admission::Limits::default().queue_timeout);
+    };
+    if !(1..=60_000).contains(&ms) {
+        bail!(
+            "server.request_queue_timeout_ms must be between 1 and 60000 (how long a request waits for a slot before it gets 503)"
+        );
+    }
+    Ok(std::time::Duration::from_millis(ms))
 }
 
 fn proxy_policy(header: Option<String>, raw: &RawMutualTls) -> Result<Option<ProxyPolicy>> {
@@ -611,6 +638,45 @@ mod tests {
         assert!(e.to_string().contains("server.listen"));
         let e = load("[tls]\ncert_file = \"a.pem\"\n", &[], Overrides::default()).unwrap_err();
         assert!(e.to_string().contains("tls.key_file"));
+    }
+
+    #[test]
+    fn the_request_queue_defaults_to_4096_for_a_second_and_is_range_checked() {
+        let c = load("", &[], Overrides::default()).unwrap();
+        assert_eq!(c.limits.max_queued, 4096);
+        assert_eq!(c.limits.queue_timeout.as_millis(), 1000);
+        let c = load(
+            "[server]\nmax_queued_requests = 0\nrequest_queue_timeout_ms = 250\n",
+            &[],
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.limits.max_queued, 0, "0 turns the queue off");
+        assert_eq!(c.limits.queue_timeout.as_millis(), 250);
+        let e = load(
+            "[server]\nmax_queued_requests = 1000001\n",
+            &[],
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("server.max_queued_requests must be between 0"),
+            "{e}"
+        );
+        for bad in ["0", "60001"] {
+            let e = load(
+                &format!("[server]\nrequest_queue_timeout_ms = {bad}\n"),
+                &[],
+                Overrides::default(),
+            )
+            .unwrap_err();
+            assert!(
+                e.to_string()
+                    .contains("server.request_queue_timeout_ms must be between 1 and 60000"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

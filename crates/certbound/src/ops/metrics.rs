@@ -1,11 +1,14 @@
 //! The binary's metrics: HTTP requests per endpoint and outcome (count and latency histogram),
-//! certificate-expiry gauges and the process start time. Like `certbound_core::metrics`, every
-//! series lives in a fixed array of atomics indexed by enums — bounded labels, and recording a
-//! request is two relaxed `fetch_add`s, no lock and no allocation.
+//! requests in flight and queued, certificate-expiry gauges and the process start time. Like
+//! `certbound_core::metrics`, every series lives in a fixed array of atomics indexed by enums —
+//! bounded labels, and recording a request is two relaxed `fetch_add`s, no lock and no
+//! allocation.
 
+use crate::admission::Admission;
 use certbound_core::ErrorCode;
 use certbound_core::model::Client;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// An endpoint as a route template: raw paths never become labels (bounded cardinality).
@@ -221,6 +224,20 @@ pub fn request_series() -> Vec<RequestSeries> {
         }
     }
     out
+}
+
+/// The public listeners' admission (slots and queue), read when `/metrics` is rendered, so
+/// counting costs the request path nothing more.
+static ADMISSION: OnceLock<Arc<Admission>> = OnceLock::new();
+
+/// Registers the listeners' admission (the first registration in the process counts).
+pub fn set_admission(admission: Arc<Admission>) {
+    let _ = ADMISSION.set(admission);
+}
+
+/// Requests being handled and requests waiting for a slot now, once the listeners run.
+pub fn requests_in_flight_and_queued() -> Option<(usize, usize)> {
+    ADMISSION.get().map(|a| (a.in_flight(), a.queued()))
 }
 
 /// "Not known" for the timestamp gauges.

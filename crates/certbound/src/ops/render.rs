@@ -14,6 +14,7 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 pub fn render() -> String {
     let mut out = String::with_capacity(8 * 1024);
     requests(&mut out);
+    admission(&mut out);
     tokens(&mut out);
     certificates(&mut out);
     process(&mut out);
@@ -130,6 +131,28 @@ fn certificates(out: &mut String) {
     );
     let (count, days) = metrics::client_certificates_expiring();
     let _ = writeln!(out, "{name}{{within_days=\"{days}\"}} {count}");
+}
+
+fn admission(out: &mut String) {
+    let Some((in_flight, queued)) = metrics::requests_in_flight_and_queued() else {
+        return;
+    };
+    let name = "certbound_http_requests_in_flight";
+    family(
+        out,
+        name,
+        "gauge",
+        "Requests being handled now (at most [server] max_in_flight_requests).",
+    );
+    let _ = writeln!(out, "{name} {in_flight}");
+    let name = "certbound_http_requests_queued";
+    family(
+        out,
+        name,
+        "gauge",
+        "Requests waiting for a slot now (at most [server] max_queued_requests); each waits at most request_queue_timeout_ms, then gets 503.",
+    );
+    let _ = writeln!(out, "{name} {queued}");
 }
 
 fn process(out: &mut String) {

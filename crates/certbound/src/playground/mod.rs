@@ -203,7 +203,7 @@ pub async fn run(config: Config, args: PlaygroundArgs) -> Result<()> {
         "open http://localhost:{}/playground2/ in a browser",
         ui_addr.port()
     );
-    let limits = listener::Limits::default();
+    let limits = crate::admission::Limits::default();
     tokio::join!(
         listener::run(
             ui_listeners,
