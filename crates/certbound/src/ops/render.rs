@@ -26,6 +26,14 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
+/// A gauge family without labels, and its one sample when its value is known.
+fn gauge(out: &mut String, name: &str, help: &str, value: Option<impl std::fmt::Display>) {
+    family(out, name, "gauge", help);
+    if let Some(v) = value {
+        let _ = writeln!(out, "{name} {v}");
+    }
+}
+
 fn requests(out: &mut String) {
     let series = metrics::request_series();
     family(
@@ -102,26 +110,18 @@ fn tokens(out: &mut String) {
 }
 
 fn certificates(out: &mut String) {
-    let name = "certbound_server_certificate_expiry_timestamp_seconds";
-    family(
+    gauge(
         out,
-        name,
-        "gauge",
+        "certbound_server_certificate_expiry_timestamp_seconds",
         "notAfter of the server's TLS certificate, Unix seconds.",
+        metrics::server_certificate_not_after(),
     );
-    if let Some(t) = metrics::server_certificate_not_after() {
-        let _ = writeln!(out, "{name} {t}");
-    }
-    let name = "certbound_client_certificate_earliest_expiry_timestamp_seconds";
-    family(
+    gauge(
         out,
-        name,
-        "gauge",
+        "certbound_client_certificate_earliest_expiry_timestamp_seconds",
         "Earliest notAfter among registered client certificates, Unix seconds (absent when none is registered; computed at start and daily).",
+        metrics::client_certificates_earliest(),
     );
-    if let Some(t) = metrics::client_certificates_earliest() {
-        let _ = writeln!(out, "{name} {t}");
-    }
     let name = "certbound_client_certificates_expiring";
     family(
         out,
@@ -137,35 +137,27 @@ fn admission(out: &mut String) {
     let Some((in_flight, queued)) = metrics::requests_in_flight_and_queued() else {
         return;
     };
-    let name = "certbound_http_requests_in_flight";
-    family(
+    gauge(
         out,
-        name,
-        "gauge",
+        "certbound_http_requests_in_flight",
         "Requests being handled now (at most [server] max_in_flight_requests).",
+        Some(in_flight),
     );
-    let _ = writeln!(out, "{name} {in_flight}");
-    let name = "certbound_http_requests_queued";
-    family(
+    gauge(
         out,
-        name,
-        "gauge",
+        "certbound_http_requests_queued",
         "Requests waiting for a slot now (at most [server] max_queued_requests); each waits at most request_queue_timeout_ms, then gets 503.",
+        Some(queued),
     );
-    let _ = writeln!(out, "{name} {queued}");
 }
 
 fn process(out: &mut String) {
-    let name = "process_start_time_seconds";
-    family(
+    gauge(
         out,
-        name,
-        "gauge",
+        "process_start_time_seconds",
         "Start time of the process since the Unix epoch, seconds.",
+        metrics::start_time(),
     );
-    if let Some(t) = metrics::start_time() {
-        let _ = writeln!(out, "{name} {t}");
-    }
 }
 
 #[cfg(test)]
