@@ -138,7 +138,8 @@ pub trait UserStore: Send + Sync {
     async fn list_users(&self) -> Result<Vec<User>, StoreError>;
     /// Replaces a user's password hash, admin flag and claims; false if there is no such user.
     async fn update_user(&self, user: &User) -> Result<bool, StoreError>;
-    /// Deletes a user with their sessions, consents and tokens; returns whether they existed.
+    /// Deletes a user with their sessions and consents, and revokes their grants with every
+    /// token issued from them (as `revoke_tokens_of_user`); returns whether they existed.
     async fn delete_user(&self, username: &str) -> Result<bool, StoreError>;
     /// Replaces a user's profile claims; false if there is no such user.
     async fn update_user_claims(
@@ -188,6 +189,30 @@ pub struct GrantTokens {
     pub refresh: Option<RefreshTokenRecord>,
 }
 
+impl GrantTokens {
+    /// `require_grant` for both tokens.
+    pub fn require_grant(&self) -> Result<(), StoreError> {
+        require_grant(self.access.subject.as_deref(), self.access.code.as_ref())?;
+        match &self.refresh {
+            Some(r) => require_grant(Some(&r.subject), r.code.as_ref()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A token issued for a user must belong to a grant (its code's family): a user's tokens are
+/// revoked through their grants (`TokenStore::revoke_tokens_of_user`), never looked up by
+/// subject. The token endpoint only issues such tokens from a code or a refresh token, which
+/// both carry the grant; this refuses any other, before anything is written.
+pub fn require_grant(subject: Option<&str>, grant: Option<&TokenHash>) -> Result<(), StoreError> {
+    match (subject, grant) {
+        (Some(_), None) => Err(StoreError::Other(
+            "a token with a subject must belong to a grant (its code_hash)".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// What storing a grant's tokens found.
 #[derive(Debug, PartialEq, Eq)]
 pub enum GrantStored {
@@ -220,6 +245,7 @@ pub trait GrantStore: TokenStore + Send + Sync {
     /// statement in a group-committed write, shared by the batch); this default does it step by
     /// step, each step atomic.
     async fn store_grant_tokens(&self, t: &GrantTokens) -> Result<GrantStored, StoreError> {
+        t.require_grant()?;
         if t.redeem
             && !matches!(
                 self.redeem_code(&t.family, &t.access.client_id).await?,
@@ -276,7 +302,9 @@ pub trait GrantStore: TokenStore + Send + Sync {
     async fn revoke_access_token(&self, hash: &TokenHash) -> Result<(), StoreError>;
     /// Revokes every access and refresh token of a client; returns how many were live.
     async fn revoke_tokens_of_client(&self, client_id: &str) -> Result<u64, StoreError>;
-    /// Revokes every access and refresh token issued for a user; returns how many were live.
+    /// Revokes every grant of a user, and with it every access and refresh token issued from
+    /// them (every token with a subject has a grant, see `require_grant`), including tokens a
+    /// concurrent request is still issuing; returns how many grants were not revoked before.
     async fn revoke_tokens_of_user(&self, username: &str) -> Result<u64, StoreError>;
 }
 

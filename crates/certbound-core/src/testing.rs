@@ -167,6 +167,7 @@ impl GrantStore for MemoryStore {
         Ok(())
     }
     async fn insert_refresh_token(&self, t: &RefreshTokenRecord) -> Result<(), StoreError> {
+        crate::store::require_grant(Some(&t.subject), t.code.as_ref())?;
         self.refresh.lock().unwrap().insert(t.hash.0, t.clone());
         Ok(())
     }
@@ -217,26 +218,20 @@ impl GrantStore for MemoryStore {
         Ok(n)
     }
     async fn revoke_tokens_of_user(&self, username: &str) -> Result<u64, StoreError> {
+        let grants: Vec<TokenHash> = self
+            .codes
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|(c, _)| c.username == username)
+            .map(|(c, _)| c.hash)
+            .collect();
         let mut n = 0;
-        for t in self
-            .tokens
-            .lock()
-            .unwrap()
-            .values_mut()
-            .filter(|t| t.subject.as_deref() == Some(username) && !t.revoked)
-        {
-            t.revoked = true;
-            n += 1;
-        }
-        for t in self
-            .refresh
-            .lock()
-            .unwrap()
-            .values_mut()
-            .filter(|t| t.subject == username && !t.revoked)
-        {
-            t.revoked = true;
-            n += 1;
+        for grant in grants {
+            if !self.is_family_revoked(&grant).await? {
+                n += 1;
+            }
+            self.revoke_code_family(&grant).await?;
         }
         Ok(n)
     }
@@ -411,6 +406,7 @@ impl UserStore for MemoryStore {
 #[async_trait]
 impl TokenStore for MemoryStore {
     async fn insert_access_token(&self, t: &AccessTokenRecord) -> Result<(), StoreError> {
+        crate::store::require_grant(t.subject.as_deref(), t.code.as_ref())?;
         self.tokens.lock().unwrap().insert(t.hash.0, t.clone());
         Ok(())
     }

@@ -17,6 +17,7 @@ use std::time::Duration;
 pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0001_initial.sql"),
     include_str!("../../migrations/postgres/0002_client_generation.sql"),
+    include_str!("../../migrations/postgres/0003_user_revocation_by_grant.sql"),
 ];
 
 /// The key of the `pg_advisory_xact_lock` held while migrating ("certbnd!" in ASCII), so

@@ -10,6 +10,7 @@ use certbound_core::model::{AccessTokenRecord, AuthorizationCodeRecord, RefreshT
 use certbound_core::secret::TokenHash;
 use certbound_core::store::{
     CodeRedemption, GrantStore, GrantStored, GrantTokens, StoreError, StoredCode, TokenStore,
+    require_grant,
 };
 use sqlx::Row;
 use sqlx::postgres::PgRow;
@@ -27,6 +28,7 @@ fn hash_of(r: &PgRow, col: &str) -> Result<Option<TokenHash>, StoreError> {
 #[async_trait]
 impl TokenStore for PgStore {
     async fn insert_access_token(&self, t: &AccessTokenRecord) -> Result<(), StoreError> {
+        require_grant(t.subject.as_deref(), t.code.as_ref())?;
         insert_access(&self.pool, t).await
     }
 
@@ -175,6 +177,7 @@ impl GrantStore for PgStore {
     }
 
     async fn insert_refresh_token(&self, t: &RefreshTokenRecord) -> Result<(), StoreError> {
+        require_grant(Some(&t.subject), t.code.as_ref())?;
         insert_refresh(&self.pool, t).await
     }
 
@@ -222,6 +225,7 @@ impl GrantStore for PgStore {
     /// redemptions would deadlock): of concurrent redemptions the second waits, then finds
     /// the code redeemed and stores nothing.
     async fn store_grant_tokens(&self, t: &GrantTokens) -> Result<GrantStored, StoreError> {
+        t.require_grant()?;
         let mut tx = self.pool.begin().await.map_err(err)?;
         let revoked: Option<bool> = if t.redeem {
             let revoked: Option<bool> = sqlx::query_scalar(
@@ -302,16 +306,45 @@ impl GrantStore for PgStore {
     }
 
     async fn revoke_tokens_of_user(&self, username: &str) -> Result<u64, StoreError> {
-        self.revoke_where(
-            [
-                "UPDATE authorization_codes SET family_revoked = true WHERE username = $1",
-                "UPDATE access_tokens SET revoked = true WHERE subject = $1 AND revoked = false",
-                "UPDATE refresh_tokens SET revoked = true WHERE subject = $1 AND revoked = false",
-            ],
-            username,
-        )
-        .await
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        let n = revoke_grants_of_user(&mut tx, username).await?;
+        tx.commit().await.map_err(err)?;
+        Ok(n)
     }
+}
+
+/// Marks a user's live grants revoked, then the tokens issued from them, found by their grant
+/// (`access_tokens_code`, `refresh_tokens_code`; every token with a subject has one, see
+/// `require_grant`) rather than by subject (migration 0003). The code rows are locked first,
+/// so a concurrent grant write (`FOR SHARE` on its code row) either committed before and its
+/// tokens are marked here, or finds its grant revoked and stores them revoked. Returns how many
+/// grants were not revoked before.
+pub(super) async fn revoke_grants_of_user(
+    tx: &mut sqlx::PgConnection,
+    username: &str,
+) -> Result<u64, StoreError> {
+    let n = sqlx::query(
+        "UPDATE authorization_codes SET family_revoked = true \
+         WHERE username = $1 AND family_revoked = false",
+    )
+    .bind(username)
+    .execute(&mut *tx)
+    .await
+    .map_err(err)?
+    .rows_affected();
+    for sql in [
+        "UPDATE access_tokens SET revoked = true WHERE revoked = false AND code_hash IN \
+         (SELECT code_hash FROM authorization_codes WHERE username = $1)",
+        "UPDATE refresh_tokens SET revoked = true WHERE revoked = false AND code_hash IN \
+         (SELECT code_hash FROM authorization_codes WHERE username = $1)",
+    ] {
+        sqlx::query(sql)
+            .bind(username)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+    }
+    Ok(n)
 }
 
 impl PgStore {

@@ -359,16 +359,7 @@ impl UserStore for PgStore {
 
     async fn delete_user(&self, username: &str) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await.map_err(err)?;
-        for sql in [
-            "UPDATE access_tokens SET revoked = true WHERE subject = $1",
-            "UPDATE refresh_tokens SET revoked = true WHERE subject = $1",
-        ] {
-            sqlx::query(sql)
-                .bind(username)
-                .execute(&mut *tx)
-                .await
-                .map_err(err)?;
-        }
+        grants::revoke_grants_of_user(&mut tx, username).await?;
         let done = sqlx::query("DELETE FROM users WHERE username = $1")
             .bind(username)
             .execute(&mut *tx)

@@ -194,7 +194,7 @@ async fn nodes_starting_together_migrate_once_into_the_schema_of_the_url() {
     assert!(in_schema, "tables live in the schema named by the URL");
 }
 
-const MIGRATIONS_LEN: i64 = 2;
+const MIGRATIONS_LEN: i64 = 3;
 
 #[tokio::test]
 async fn an_unreachable_database_is_unavailable_with_a_clear_message() {

@@ -8,7 +8,7 @@
 use super::*;
 use crate::StoreOptions;
 use certbound_core::model::{AccessTokenRecord, TokenFormat};
-use certbound_core::store::{Store, TokenStore};
+use certbound_core::store::{GrantStore, Store, TokenStore};
 use certbound_mtls::DistinguishedName;
 use testdb::TestDb;
 
@@ -177,7 +177,23 @@ async fn users_list_update_and_delete_revokes_their_tokens() {
     let back = store.find_user("bob").await.unwrap().unwrap();
     assert!(back.is_admin);
     assert_eq!(back.password_hash, "y");
-    let token = AccessTokenRecord {
+    let grant = certbound_core::model::AuthorizationCodeRecord {
+        hash: TokenHash::of(b"bob-code"),
+        client_id: "c3".into(),
+        redirect_uri: "https://app.example/cb".into(),
+        username: "bob".into(),
+        scope: "openid".into(),
+        claims: vec![],
+        nonce: None,
+        code_challenge: None,
+        auth_time: 0,
+        sid: "sid".into(),
+        amr: vec![],
+        issued_at: 0,
+        expires_at: 60,
+    };
+    store.insert_code(&grant).await.unwrap();
+    let mut token = AccessTokenRecord {
         hash: TokenHash::of(b"bob-token"),
         client_id: "c3".into(),
         subject: Some("bob".into()),
@@ -189,6 +205,11 @@ async fn users_list_update_and_delete_revokes_their_tokens() {
         claims: vec![],
         code: None,
     };
+    assert!(
+        store.insert_access_token(&token).await.is_err(),
+        "a user's token without a grant could not be revoked with the user"
+    );
+    token.code = Some(grant.hash);
     store.insert_access_token(&token).await.unwrap();
     assert!(store.delete_user("bob").await.unwrap());
     assert!(!store.delete_user("bob").await.unwrap());

@@ -8,6 +8,7 @@ use certbound_core::model::{AccessTokenRecord, AuthorizationCodeRecord, RefreshT
 use certbound_core::secret::TokenHash;
 use certbound_core::store::{
     CodeRedemption, GrantStore, GrantStored, GrantTokens, StoreError, StoredCode, TokenStore,
+    require_grant,
 };
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
@@ -40,6 +41,7 @@ pub(super) use grant_live;
 impl TokenStore for SqliteStore {
     /// Group-committed (see `group_commit`): durable when this returns.
     async fn insert_access_token(&self, t: &AccessTokenRecord) -> Result<(), StoreError> {
+        require_grant(t.subject.as_deref(), t.code.as_ref())?;
         self.writer.access_token(t.clone()).await
     }
 
@@ -75,6 +77,7 @@ impl GrantStore for SqliteStore {
     /// One group-committed write (see `group_commit`): one transaction, shared with the
     /// other requests of the moment.
     async fn store_grant_tokens(&self, t: &GrantTokens) -> Result<GrantStored, StoreError> {
+        t.require_grant()?;
         self.writer
             .grant(GrantTokens {
                 family: t.family,
@@ -130,6 +133,7 @@ impl GrantStore for SqliteStore {
 
     /// Group-committed (see `group_commit`).
     async fn insert_refresh_token(&self, t: &RefreshTokenRecord) -> Result<(), StoreError> {
+        require_grant(Some(&t.subject), t.code.as_ref())?;
         self.writer.refresh_token(t.clone()).await
     }
 
@@ -174,24 +178,22 @@ impl GrantStore for SqliteStore {
         .await
     }
 
+    /// One flag per grant: every look-up of a token joins its grant's flag (migration 0010),
+    /// and every token with a subject has a grant, so the tokens need no writes of their own
+    /// (migration 0011).
     async fn revoke_tokens_of_user(&self, username: &str) -> Result<u64, StoreError> {
-        self.revoke_where(
-            [
-                "UPDATE authorization_codes SET family_revoked = 1 WHERE username = ?",
-                concat!(
-                    "UPDATE access_tokens SET revoked = 1 WHERE subject = ? AND revoked = 0",
-                    grant_live!(access_tokens)
-                ),
-                concat!(
-                    "UPDATE refresh_tokens SET revoked = 1 WHERE subject = ? AND revoked = 0",
-                    grant_live!(refresh_tokens)
-                ),
-            ],
-            username,
-        )
-        .await
+        Ok(sqlx::query(REVOKE_GRANTS_OF_USER)
+            .bind(username)
+            .execute(&self.pool)
+            .await
+            .map_err(err)?
+            .rows_affected())
     }
 }
+
+/// Marks a user's live grants revoked (`authorization_codes_username`, migration 0011).
+pub(super) const REVOKE_GRANTS_OF_USER: &str =
+    "UPDATE authorization_codes SET family_revoked = 1 WHERE username = ? AND family_revoked = 0";
 
 impl SqliteStore {
     /// Revokes the tokens and marks the grants revoked (so tokens a concurrent request is

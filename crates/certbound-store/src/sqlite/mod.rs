@@ -39,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0008_grant_writes.sql"),
     include_str!("../../migrations/sqlite/0009_grant_redeems_code.sql"),
     include_str!("../../migrations/sqlite/0010_family_revocation_at_lookup.sql"),
+    include_str!("../../migrations/sqlite/0011_user_revocation_by_grant.sql"),
 ];
 
 /// A SQLite database file.
@@ -554,16 +555,11 @@ impl UserStore for SqliteStore {
 
     async fn delete_user(&self, username: &str) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await.map_err(err)?;
-        for sql in [
-            "UPDATE access_tokens SET revoked = 1 WHERE subject = ?",
-            "UPDATE refresh_tokens SET revoked = 1 WHERE subject = ?",
-        ] {
-            sqlx::query(sql)
-                .bind(username)
-                .execute(&mut *tx)
-                .await
-                .map_err(err)?;
-        }
+        sqlx::query(grants::REVOKE_GRANTS_OF_USER)
+            .bind(username)
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
         let done = sqlx::query("DELETE FROM users WHERE username = ?")
             .bind(username)
             .execute(&mut *tx)

@@ -75,3 +75,35 @@ async fn an_unopenable_file_is_a_clear_error_not_unavailable() {
         "{e}"
     );
 }
+
+/// Revoking a user finds their grants through an index, not by reading every code row, and
+/// token inserts no longer maintain an index on the subject (migration 0011).
+#[tokio::test]
+async fn a_users_grants_are_found_by_index_and_tokens_have_no_subject_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
+    let explain = format!("EXPLAIN QUERY PLAN {}", grants::REVOKE_GRANTS_OF_USER);
+    let plan: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(explain))
+        .bind("alice")
+        .fetch_all(&store.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| sqlx::Row::get::<String, _>(r, "detail"))
+        .collect();
+    assert!(
+        plan.iter()
+            .any(|d| d.contains("USING INDEX authorization_codes_username")),
+        "{plan:?}"
+    );
+    let indexes: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('access_tokens', 'refresh_tokens')",
+    )
+    .fetch_all(&store.pool)
+    .await
+    .unwrap();
+    assert!(
+        !indexes.iter().any(|n| n.contains("subject")),
+        "{indexes:?}"
+    );
+}

@@ -208,9 +208,14 @@ pub async fn delete_cascades_to_tokens_codes_and_consents(b: &Backend) {
         s.insert_access_token(&access_token(&format!("at-{id}"), id, Some("alice")))
             .await
             .unwrap();
-        s.insert_refresh_token(&refresh_token(&format!("rt-{id}"), id, "alice", None))
-            .await
-            .unwrap();
+        s.insert_refresh_token(&refresh_token(
+            &format!("rt-{id}"),
+            id,
+            "alice",
+            Some(TokenHash::of(b"some code")),
+        ))
+        .await
+        .unwrap();
         s.insert_code(&code(&format!("code-{id}"), id, "alice"))
             .await
             .unwrap();

@@ -201,6 +201,22 @@ pub fn code(name: &str, client_id: &str, username: &str) -> AuthorizationCodeRec
     }
 }
 
+/// A user's grant at a client: its code row, stored. Every token with a subject belongs to
+/// one (`require_grant`); revoking the user's tokens goes through it.
+pub async fn user_grant(
+    s: &dyn certbound_core::store::Store,
+    client_id: &str,
+    username: &str,
+) -> TokenHash {
+    let c = code(
+        &format!("grant-{client_id}-{username}"),
+        client_id,
+        username,
+    );
+    s.insert_code(&c).await.unwrap();
+    c.hash
+}
+
 /// Asserts two code records are equal in every field.
 pub fn assert_same_code(back: &AuthorizationCodeRecord, want: &AuthorizationCodeRecord) {
     assert_eq!(back.hash, want.hash);

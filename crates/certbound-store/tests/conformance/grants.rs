@@ -118,10 +118,10 @@ pub async fn refresh_token_round_trip_keeps_every_field(b: &Backend) {
     let s = b.store();
     s.insert_client(&client("c1")).await.unwrap();
     let full = refresh_token("full", "c1", "alice", Some(TokenHash::of(b"the code")));
-    let mut bare = refresh_token("bare", "c1", "alice", None);
+    let mut bare = refresh_token("bare", "c1", "alice", Some(TokenHash::of(b"some code")));
     bare.cnf = None;
     bare.claims = vec![];
-    let mut used = refresh_token("used", "c1", "alice", None);
+    let mut used = refresh_token("used", "c1", "alice", Some(TokenHash::of(b"some code")));
     used.used_at = Some(1_500);
     used.revoked = true;
     for t in [&full, &bare, &used] {
@@ -139,7 +139,7 @@ pub async fn refresh_token_round_trip_keeps_every_field(b: &Backend) {
 pub async fn use_refresh_token_once_and_never_when_revoked(b: &Backend) {
     let s = b.store();
     s.insert_client(&client("c1")).await.unwrap();
-    let t = refresh_token("rt", "c1", "alice", None);
+    let t = refresh_token("rt", "c1", "alice", Some(TokenHash::of(b"some code")));
     s.insert_refresh_token(&t).await.unwrap();
     assert!(s.use_refresh_token(&t.hash, 1_500).await.unwrap());
     assert!(!s.use_refresh_token(&t.hash, 1_501).await.unwrap(), "used");
@@ -149,7 +149,7 @@ pub async fn use_refresh_token_once_and_never_when_revoked(b: &Backend) {
     assert_same_refresh_token(&back, &want);
     assert!(!back.is_active(1_500));
 
-    let mut revoked = refresh_token("revoked", "c1", "alice", None);
+    let mut revoked = refresh_token("revoked", "c1", "alice", Some(TokenHash::of(b"some code")));
     revoked.revoked = true;
     s.insert_refresh_token(&revoked).await.unwrap();
     assert!(!s.use_refresh_token(&revoked.hash, 1_500).await.unwrap());
@@ -172,7 +172,7 @@ pub async fn use_refresh_token_once_and_never_when_revoked(b: &Backend) {
 pub async fn use_refresh_token_has_exactly_one_winner_among_50(b: &Backend) {
     let s = b.store();
     s.insert_client(&client("c1")).await.unwrap();
-    let t = refresh_token("raced", "c1", "alice", None);
+    let t = refresh_token("raced", "c1", "alice", Some(TokenHash::of(b"some code")));
     s.insert_refresh_token(&t).await.unwrap();
     let stores = [b.shared(), b.reopen().await.unwrap()];
     let hash = t.hash;
@@ -250,7 +250,7 @@ pub async fn revoke_code_family_revokes_only_that_family(b: &Backend) {
 }
 
 /// The tokens a refresh of `old` issues in the family of `code`, named after `name`.
-fn rotation(name: &str, old: &TokenHash, code: &TokenHash) -> GrantTokens {
+pub fn rotation(name: &str, old: &TokenHash, code: &TokenHash) -> GrantTokens {
     let mut access = access_token(&format!("at-{name}"), "c1", Some("alice"));
     access.code = Some(*code);
     GrantTokens {

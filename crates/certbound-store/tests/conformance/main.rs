@@ -76,7 +76,8 @@ macro_rules! conformance_tests {
                     access_token_round_trip_keeps_absent_optional_fields,
                     revoke_access_token_is_idempotent_and_targeted,
                     revoke_tokens_of_client_counts_live_tokens,
-                    revoke_tokens_of_user_counts_live_tokens,
+                    revoke_tokens_of_user_revokes_their_live_grants,
+                    a_token_with_a_subject_and_no_grant_is_refused,
                     revoke_by_client_or_user_marks_their_grants_revoked,
                     concurrent_inserts_and_lookups_each_get_their_own_answer,
                 }

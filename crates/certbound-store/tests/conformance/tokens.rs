@@ -4,7 +4,7 @@
 use crate::backend::Backend;
 use crate::fixtures::*;
 use certbound_core::secret::TokenHash;
-use certbound_core::store::Store;
+use certbound_core::store::{GrantStored, Store, StoreError};
 use std::sync::Arc;
 
 pub async fn access_token_round_trip_keeps_every_field(b: &Backend) {
@@ -76,18 +76,20 @@ async fn tokens_of_two_clients_and_two_users(s: &dyn Store) {
     }
     for user in ["alice", "bob"] {
         for id in ["c1", "c2"] {
-            s.insert_access_token(&access_token(&format!("at-{id}-{user}"), id, Some(user)))
-                .await
-                .unwrap();
-            s.insert_refresh_token(&refresh_token(&format!("rt-{id}-{user}"), id, user, None))
-                .await
-                .unwrap();
+            let grant = user_grant(s, id, user).await;
+            let mut at = access_token(&format!("at-{id}-{user}"), id, Some(user));
+            at.code = Some(grant);
+            s.insert_access_token(&at).await.unwrap();
+            let rt = refresh_token(&format!("rt-{id}-{user}"), id, user, Some(grant));
+            s.insert_refresh_token(&rt).await.unwrap();
         }
     }
+    let grant = TokenHash::of(b"grant-c1-alice");
     let mut dead = access_token("at-c1-alice-dead", "c1", Some("alice"));
+    dead.code = Some(grant);
     dead.revoked = true;
     s.insert_access_token(&dead).await.unwrap();
-    let mut dead = refresh_token("rt-c1-alice-dead", "c1", "alice", None);
+    let mut dead = refresh_token("rt-c1-alice-dead", "c1", "alice", Some(grant));
     dead.revoked = true;
     s.insert_refresh_token(&dead).await.unwrap();
     // A client-credentials token (no subject).
@@ -139,11 +141,13 @@ pub async fn revoke_tokens_of_client_counts_live_tokens(b: &Backend) {
     );
 }
 
-pub async fn revoke_tokens_of_user_counts_live_tokens(b: &Backend) {
+/// A user's tokens are revoked through their grants, so the count is of grants: each of
+/// alice's two live grants (one per client) counts once, whatever tokens it issued; the grant
+/// revoked before (a replay) does not.
+pub async fn revoke_tokens_of_user_revokes_their_live_grants(b: &Backend) {
     let s = b.store();
     tokens_of_two_clients_and_two_users(s).await;
-    // alice: an access and a refresh token at each client; the dead ones do not count.
-    assert_eq!(s.revoke_tokens_of_user("alice").await.unwrap(), 4);
+    assert_eq!(s.revoke_tokens_of_user("alice").await.unwrap(), 2);
     assert_eq!(
         s.revoke_tokens_of_user("alice").await.unwrap(),
         0,
@@ -155,6 +159,45 @@ pub async fn revoke_tokens_of_user_counts_live_tokens(b: &Backend) {
     assert_eq!(live(s, "c2", "bob").await, (true, true));
     assert!(!access_token_dead(s, &TokenHash::of(b"at-c1-cc")).await);
     assert_eq!(s.revoke_tokens_of_user("nobody").await.unwrap(), 0);
+    // A request that redeemed alice's code before the revocation stores its tokens revoked;
+    // her refresh token can no longer be rotated.
+    let grant = TokenHash::of(b"grant-c1-alice");
+    let rotated = crate::grants::rotation("late", &TokenHash::of(b"rt-c1-alice"), &grant);
+    assert_eq!(
+        s.store_grant_tokens(&rotated).await.unwrap(),
+        GrantStored::AlreadyUsed
+    );
+    let mut redeemed = crate::grants::rotation("redeemed", &TokenHash::of(b"none"), &grant);
+    redeemed.rotate = None;
+    assert_eq!(
+        s.store_grant_tokens(&redeemed).await.unwrap(),
+        GrantStored::FamilyRevoked
+    );
+    assert!(access_token_dead(s, &redeemed.access.hash).await);
+}
+
+/// Every token issued for a user belongs to a grant, or it could not be revoked with the user:
+/// the stores refuse one without, and store nothing.
+pub async fn a_token_with_a_subject_and_no_grant_is_refused(b: &Backend) {
+    let s = b.store();
+    s.insert_client(&client("c1")).await.unwrap();
+    let mut at = access_token("orphan-at", "c1", Some("alice"));
+    at.code = None;
+    assert!(matches!(
+        s.insert_access_token(&at).await,
+        Err(StoreError::Other(_))
+    ));
+    assert!(s.find_access_token(&at.hash).await.unwrap().is_none());
+    let rt = refresh_token("orphan-rt", "c1", "alice", None);
+    assert!(matches!(
+        s.insert_refresh_token(&rt).await,
+        Err(StoreError::Other(_))
+    ));
+    assert!(s.find_refresh_token(&rt.hash).await.unwrap().is_none());
+    // A client_credentials token has neither.
+    let mut cc = access_token("cc-at", "c1", None);
+    cc.code = None;
+    s.insert_access_token(&cc).await.unwrap();
 }
 
 /// Revoking everything of a client or user also marks their grants revoked, so a token a

@@ -106,12 +106,18 @@ pub async fn delete_removes_sessions_consents_and_kills_tokens(b: &Backend) {
             .await
             .unwrap();
         s.upsert_consent(&consent(name, "c1")).await.unwrap();
-        s.insert_access_token(&access_token(&format!("at-{name}"), "c1", Some(name)))
-            .await
-            .unwrap();
-        s.insert_refresh_token(&refresh_token(&format!("rt-{name}"), "c1", name, None))
-            .await
-            .unwrap();
+        let grant = user_grant(s, "c1", name).await;
+        let mut at = access_token(&format!("at-{name}"), "c1", Some(name));
+        at.code = Some(grant);
+        s.insert_access_token(&at).await.unwrap();
+        s.insert_refresh_token(&refresh_token(
+            &format!("rt-{name}"),
+            "c1",
+            name,
+            Some(grant),
+        ))
+        .await
+        .unwrap();
     }
     assert!(s.delete_user("bob").await.unwrap());
     assert!(!s.delete_user("bob").await.unwrap(), "already deleted");

@@ -76,7 +76,9 @@ pub async fn token(config: &Config, command: TokenCommand) -> Result<()> {
             user: Some(user), ..
         } => {
             let n = store.revoke_tokens_of_user(&user).await?;
-            println!("revoked {n} tokens of user {user}");
+            println!(
+                "revoked {n} grants of user {user}, and every access and refresh token issued from them"
+            );
         }
         TokenCommand::Revoke { .. } => bail!("name --client ID or --user NAME"),
     }
