@@ -156,7 +156,7 @@ pub struct OAuthArgs {
     /// Body of the token request that mints the token to introspect.
     #[arg(long)]
     pub mint_body: Option<String>,
-    /// Codes each worker mints before the clock starts (redeem). Default: enough for 16,000
+    /// Codes each worker mints before the clock starts (redeem). Default: enough for 32,000
     /// redemptions per second over the warm-up and the measured window; a worker that runs out
     /// counts `codes_exhausted` errors.
     #[arg(long)]

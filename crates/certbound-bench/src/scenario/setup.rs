@@ -224,7 +224,7 @@ async fn code_or_refresh(args: &LoadArgs, client: TlsConnector) -> Result<Prepar
 }
 
 /// Redemptions per second the default `--codes-per-worker` provides for.
-const REDEEM_RATE_PROVIDED: f64 = 16_000.0;
+const REDEEM_RATE_PROVIDED: f64 = 32_000.0;
 
 /// Every redeem worker mints its codes, all workers at once; returns what the report shows of it.
 async fn mint_codes(
