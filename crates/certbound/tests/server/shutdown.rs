@@ -175,7 +175,10 @@ fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
 
 #[test]
 fn sigterm_finishes_every_request_in_flight_and_refuses_new_connections() {
-    let mut server = Server::start_with("[server]\nshutdown_timeout = 10\n");
+    // Without rate limits: the load is many times a client's default burst, so that it is
+    // still running at the signal on a fast machine too; the limits are tested elsewhere.
+    let mut server =
+        Server::start_with("[server]\nshutdown_timeout = 10\n[rate_limits]\nenabled = false\n");
     let (_, code_client) = provision(&server);
     let id = pki::self_signed(server.path(), "load", "load", Validity::Current);
     let client_id = server.self_signed_client(&id.cert, &[]);
@@ -192,8 +195,11 @@ fn sigterm_finishes_every_request_in_flight_and_refuses_new_connections() {
     let done = AtomicUsize::new(0);
 
     let (transfers, slow_token, slow_sign_in, refused, status, took) = std::thread::scope(|sc| {
+        // Enough requests that the workers are still busy at the signal, a second or more
+        // after the load starts, on a fast machine too (600 each ran out on one); those left
+        // after the signal are refused at connect, at once.
         let workers: Vec<_> = (0..4)
-            .map(|_| sc.spawn(|| keep_alive_worker(&target, &form, 600, &done)))
+            .map(|_| sc.spawn(|| keep_alive_worker(&target, &form, 3000, &done)))
             .collect();
         wait_until("the load to start", Duration::from_secs(60), || {
             done.load(Ordering::Acquire) >= 40
