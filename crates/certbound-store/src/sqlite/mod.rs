@@ -40,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0009_grant_redeems_code.sql"),
     include_str!("../../migrations/sqlite/0010_family_revocation_at_lookup.sql"),
     include_str!("../../migrations/sqlite/0011_user_revocation_by_grant.sql"),
+    include_str!("../../migrations/sqlite/0012_foreign_key_indexes.sql"),
 ];
 
 /// A SQLite database file.

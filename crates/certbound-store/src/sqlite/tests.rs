@@ -107,3 +107,47 @@ async fn a_users_grants_are_found_by_index_and_tokens_have_no_subject_index() {
         "{indexes:?}"
     );
 }
+
+/// Every foreign key's child columns lead an index (migration 0012), so a cascading delete of
+/// a client or user, or a revocation by client, never reads a whole table inside the write
+/// transaction.
+#[tokio::test]
+async fn every_foreign_key_leads_an_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
+    let tables: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .fetch_all(&store.pool)
+            .await
+            .unwrap();
+    let mut checked = 0;
+    for table in tables {
+        let column = |sql: String, name: &'static str| {
+            let pool = store.pool.clone();
+            async move {
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| sqlx::Row::get::<String, _>(r, name))
+                    .collect::<Vec<String>>()
+            }
+        };
+        let children = column(format!("PRAGMA foreign_key_list('{table}')"), "from").await;
+        // The leading column of each index, and of the primary key (a table's own key).
+        let mut leading = Vec::new();
+        for index in column(format!("PRAGMA index_list('{table}')"), "name").await {
+            let columns = column(format!("PRAGMA index_info('{index}')"), "name").await;
+            leading.extend(columns.into_iter().take(1));
+        }
+        for child in children {
+            assert!(
+                leading.contains(&child),
+                "{table}.{child} references another table and leads no index"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 7, "only {checked} foreign keys checked");
+}
