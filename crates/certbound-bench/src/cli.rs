@@ -156,6 +156,11 @@ pub struct OAuthArgs {
     /// Body of the token request that mints the token to introspect.
     #[arg(long)]
     pub mint_body: Option<String>,
+    /// Distinct access tokens the introspect scenario mints before the clock starts and
+    /// introspects in turn, each worker from its own offset: 1 (the default) introspects the
+    /// same token on every request, which the server may look up once for many requests.
+    #[arg(long, default_value_t = 1)]
+    pub introspect_tokens: usize,
     /// Codes each worker mints before the clock starts (redeem). Default: enough for 32,000
     /// redemptions per second over the warm-up and the measured window; a worker that runs out
     /// counts `codes_exhausted` errors.

@@ -1,5 +1,6 @@
-//! The fixed-request worker of the `static` and `introspect` scenarios: the same request
-//! every iteration, judged by status and an optional expected substring.
+//! The fixed-request worker of the `static` and `introspect` scenarios: requests fixed before
+//! the clock (one, or several sent in turn), judged by status and an optional expected
+//! substring.
 
 use super::verdict;
 use crate::http::{Channel, Outgoing};
@@ -8,13 +9,16 @@ use std::sync::Arc;
 
 pub struct FixedWorker {
     pub channel: Channel,
-    pub request: Arc<Outgoing>,
+    /// Sent in turn, from `next` on.
+    pub requests: Arc<[Outgoing]>,
+    pub next: usize,
     pub expect: Option<Arc<[u8]>>,
 }
 
 impl FixedWorker {
     pub async fn iterate(&mut self) -> Step {
-        match self.channel.send(&self.request).await {
+        let i = take(&mut self.next, self.requests.len());
+        match self.channel.send(&self.requests[i]).await {
             Ok(r) => Step {
                 outcome: verdict(&r, self.expect.as_deref()),
                 statuses: vec![r.status],
@@ -22,5 +26,26 @@ impl FixedWorker {
             },
             Err(f) => Step::failed(f.as_str()),
         }
+    }
+}
+
+/// The index of the next of `len` requests, from `next` on, and moves on.
+fn take(next: &mut usize, len: usize) -> usize {
+    let i = *next % len;
+    *next = i + 1;
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::take;
+
+    #[test]
+    fn requests_are_sent_in_turn_from_the_workers_offset() {
+        let mut next = 1;
+        let order: Vec<usize> = (0..5).map(|_| take(&mut next, 3)).collect();
+        assert_eq!(order, [1, 2, 0, 1, 2]);
+        let mut one = 7;
+        assert_eq!([take(&mut one, 1), take(&mut one, 1)], [0, 0]);
     }
 }

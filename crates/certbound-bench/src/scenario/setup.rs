@@ -34,7 +34,7 @@ pub async fn prepare(args: &LoadArgs) -> Result<Prepared> {
         ScenarioKind::Static => {
             let url = required(&args.url, "--url")?;
             let body = body_arg(args)?.unwrap_or_default();
-            fixed(args, url, client, body).await
+            fixed(args, url, client, vec![body]).await
         }
         ScenarioKind::Introspect => introspect(args, client).await,
         ScenarioKind::Code | ScenarioKind::Refresh | ScenarioKind::Redeem => {
@@ -71,30 +71,41 @@ fn headers_for(args: &LoadArgs, body: &Bytes) -> Result<HeaderMap> {
     Ok(headers)
 }
 
+/// One fixed-request worker per unit of concurrency. With several bodies each request sends
+/// the next one, worker `i` starting at body `i`, so concurrent workers send different ones.
 async fn fixed(
     args: &LoadArgs,
     url: &str,
     connector: TlsConnector,
-    body: Bytes,
+    bodies: Vec<Bytes>,
 ) -> Result<Prepared> {
     let target = Target::parse(url, connector)?;
     let method = Method::from_bytes(args.method.as_bytes()).context("bad --method")?;
-    let request = Arc::new(Outgoing {
-        method,
-        path: target.path.clone(),
-        headers: headers_for(args, &body)?,
-        body,
-    });
+    let requests = bodies
+        .into_iter()
+        .map(|body| {
+            Ok(Outgoing {
+                method: method.clone(),
+                path: target.path.clone(),
+                headers: headers_for(args, &body)?,
+                body,
+            })
+        })
+        .collect::<Result<Arc<[Outgoing]>>>()?;
+    if requests.is_empty() {
+        bail!("no request to send");
+    }
     let expect: Option<Arc<[u8]>> = match (&args.expect_substring, args.scenario) {
         (Some(s), _) => Some(s.as_bytes().into()),
         (None, ScenarioKind::Introspect) => Some(br#""active":true"#.as_slice().into()),
         (None, _) => None,
     };
     let workers = (0..args.concurrency)
-        .map(|_| {
+        .map(|i| {
             Worker::Fixed(FixedWorker {
                 channel: Channel::new(target.endpoint.clone(), args.mode),
-                request: request.clone(),
+                requests: Arc::clone(&requests),
+                next: i % requests.len(),
                 expect: expect.clone(),
             })
         })
@@ -106,7 +117,8 @@ async fn fixed(
     })
 }
 
-/// Mints one token at `--token-url` with the client certificate, then introspects it.
+/// Mints `--introspect-tokens` tokens at `--token-url` with the client certificate, then
+/// introspects them (one: every request the same token; several: each the next one).
 async fn introspect(args: &LoadArgs, client: TlsConnector) -> Result<Prepared> {
     let o = &args.oauth;
     let url = o
@@ -114,20 +126,19 @@ async fn introspect(args: &LoadArgs, client: TlsConnector) -> Result<Prepared> {
         .as_deref()
         .or(args.url.as_deref())
         .ok_or_else(|| anyhow!("introspect needs --introspect-url (or --url)"))?;
-    let body = match body_arg(args)? {
-        Some(b) => b,
-        None => {
-            let token = mint(args, client.clone()).await?;
-            Bytes::from(format!(
-                "token={}&token_type_hint=access_token",
-                enc(&token)
-            ))
-        }
+    let bodies = match body_arg(args)? {
+        Some(b) => vec![b],
+        None => mint(args, client.clone(), o.introspect_tokens.max(1))
+            .await?
+            .iter()
+            .map(|token| Bytes::from(format!("token={}&token_type_hint=access_token", enc(token))))
+            .collect(),
     };
-    fixed(args, url, client, body).await
+    fixed(args, url, client, bodies).await
 }
 
-async fn mint(args: &LoadArgs, client: TlsConnector) -> Result<String> {
+/// Mints `n` access tokens, one after the other on one connection.
+async fn mint(args: &LoadArgs, client: TlsConnector, n: usize) -> Result<Vec<String>> {
     let o = &args.oauth;
     let token_url = required(&o.token_url, "--token-url")?;
     let body = match &o.mint_body {
@@ -139,14 +150,22 @@ async fn mint(args: &LoadArgs, client: TlsConnector) -> Result<String> {
     };
     let target = Target::parse(token_url, client)?;
     let mut channel = Channel::new(target.endpoint, Mode::Reuse);
-    let r = channel
-        .send(&Outgoing::form(&target.path, &HeaderMap::new(), body))
-        .await
-        .map_err(|f| anyhow!("minting a token at {token_url}: {}", f.as_str()))?;
-    if !r.is_success() {
-        bail!("minting a token at {token_url}: {} {}", r.status, r.text());
+    let request = Outgoing::form(&target.path, &HeaderMap::new(), body);
+    let mut tokens = Vec::with_capacity(n);
+    for _ in 0..n {
+        let r = channel
+            .send(&request)
+            .await
+            .map_err(|f| anyhow!("minting a token at {token_url}: {}", f.as_str()))?;
+        if !r.is_success() {
+            bail!("minting a token at {token_url}: {} {}", r.status, r.text());
+        }
+        tokens.push(
+            json_string(&r.body, "access_token")
+                .ok_or_else(|| anyhow!("no access_token in {}", r.text()))?,
+        );
     }
-    json_string(&r.body, "access_token").ok_or_else(|| anyhow!("no access_token in {}", r.text()))
+    Ok(tokens)
 }
 
 /// Signs in once, then gives every worker a code flow (and, for refresh, its first grant; for
