@@ -83,14 +83,7 @@ async fn a_users_grants_are_found_by_index_and_tokens_have_no_subject_index() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
     let explain = format!("EXPLAIN QUERY PLAN {}", grants::REVOKE_GRANTS_OF_USER);
-    let plan: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(explain))
-        .bind("alice")
-        .fetch_all(&store.pool)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| sqlx::Row::get::<String, _>(r, "detail"))
-        .collect();
+    let plan = text_column(&store, explain, "detail").await;
     assert!(
         plan.iter()
             .any(|d| d.contains("USING INDEX authorization_codes_username")),
@@ -122,23 +115,14 @@ async fn every_foreign_key_leads_an_index() {
             .unwrap();
     let mut checked = 0;
     for table in tables {
-        let column = |sql: String, name: &'static str| {
-            let pool = store.pool.clone();
-            async move {
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .fetch_all(&pool)
-                    .await
-                    .unwrap()
-                    .iter()
-                    .map(|r| sqlx::Row::get::<String, _>(r, name))
-                    .collect::<Vec<String>>()
-            }
-        };
-        let children = column(format!("PRAGMA foreign_key_list('{table}')"), "from").await;
+        let sql = format!("PRAGMA foreign_key_list('{table}')");
+        let children = text_column(&store, sql, "from").await;
         // The leading column of each index, and of the primary key (a table's own key).
         let mut leading = Vec::new();
-        for index in column(format!("PRAGMA index_list('{table}')"), "name").await {
-            let columns = column(format!("PRAGMA index_info('{index}')"), "name").await;
+        let sql = format!("PRAGMA index_list('{table}')");
+        for index in text_column(&store, sql, "name").await {
+            let sql = format!("PRAGMA index_info('{index}')");
+            let columns = text_column(&store, sql, "name").await;
             leading.extend(columns.into_iter().take(1));
         }
         for child in children {
@@ -150,4 +134,15 @@ async fn every_foreign_key_leads_an_index() {
         }
     }
     assert!(checked >= 7, "only {checked} foreign keys checked");
+}
+
+/// One text column of every row a statement without parameters returns.
+async fn text_column(store: &SqliteStore, sql: String, name: &str) -> Vec<String> {
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .fetch_all(&store.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| sqlx::Row::get::<String, _>(r, name))
+        .collect()
 }
