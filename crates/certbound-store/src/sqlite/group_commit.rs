@@ -482,25 +482,26 @@ async fn insert_codes(
     q.execute(c).await.map(|_| ())
 }
 
-/// A single conditional UPDATE marks the code redeemed, so of concurrent redemptions exactly
-/// one wins; a loser reads the code back to tell a replay from an unknown code.
+/// The code's key added to `code_redemptions` (migration 0013) marks it redeemed: the key is
+/// that table's primary key, so of concurrent redemptions exactly one adds it (RFC 6749
+/// §4.1.2: at most once); a loser reads the code back to tell a replay from an unknown code.
 async fn redeem(
     c: &mut SqliteConnection,
     hash: &TokenHash,
     client_id: &str,
 ) -> Result<CodeRedemption, StoreError> {
-    let row = sqlx::query(
-        "UPDATE authorization_codes SET redeemed = 1 \
-         WHERE code_hash = ? AND client_id = ? AND redeemed = 0 RETURNING *",
+    // The write comes first, so the transaction takes the write lock at once: a read first
+    // would have to upgrade it, and fail with SQLITE_BUSY if another connection wrote between.
+    let added = sqlx::query(
+        "INSERT OR IGNORE INTO code_redemptions (code_hash) \
+         SELECT code_hash FROM authorization_codes WHERE code_hash = ? AND client_id = ?",
     )
     .bind(hash.0.to_vec())
     .bind(client_id)
-    .fetch_optional(&mut *c)
+    .execute(&mut *c)
     .await
-    .map_err(err)?;
-    if let Some(r) = row {
-        return Ok(CodeRedemption::Redeemed(super::grants::code_from_row(&r)?));
-    }
+    .map_err(err)?
+    .rows_affected();
     let row =
         sqlx::query("SELECT * FROM authorization_codes WHERE code_hash = ? AND client_id = ?")
             .bind(hash.0.to_vec())
@@ -509,6 +510,7 @@ async fn redeem(
             .await
             .map_err(err)?;
     Ok(match row {
+        Some(r) if added == 1 => CodeRedemption::Redeemed(super::grants::code_from_row(&r)?),
         Some(r) => CodeRedemption::AlreadyUsed(super::grants::code_from_row(&r)?),
         None => CodeRedemption::Unknown,
     })

@@ -64,12 +64,15 @@ impl Lookup for RefreshTokens {
     }
 }
 
-/// Authorization codes (`authorization_codes`), with their redeemed flag.
+/// Authorization codes (`authorization_codes`), each redeemed if `code_redemptions` holds its
+/// key (migration 0013).
 pub(super) struct Codes;
 
 impl Lookup for Codes {
     type Record = StoredCode;
-    const SELECT: &'static str = "SELECT t.* FROM authorization_codes AS t WHERE t.code_hash IN ";
+    const SELECT: &'static str = "SELECT t.*, EXISTS (SELECT 1 FROM code_redemptions AS r \
+         WHERE r.code_hash = t.code_hash) AS redeemed \
+         FROM authorization_codes AS t WHERE t.code_hash IN ";
     const WHAT: &'static str = "code";
     fn decode(row: &SqliteRow) -> Result<(TokenHash, StoredCode), StoreError> {
         let code = super::grants::code_from_row(row)?;

@@ -41,6 +41,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0010_family_revocation_at_lookup.sql"),
     include_str!("../../migrations/sqlite/0011_user_revocation_by_grant.sql"),
     include_str!("../../migrations/sqlite/0012_foreign_key_indexes.sql"),
+    include_str!("../../migrations/sqlite/0013_code_redemptions.sql"),
 ];
 
 /// A SQLite database file.

@@ -146,3 +146,82 @@ async fn text_column(store: &SqliteStore, sql: String, name: &str) -> Vec<String
         .map(|r| sqlx::Row::get::<String, _>(r, name))
         .collect()
 }
+
+/// Migration 0013 moves each code's redeemed flag to a row of `code_redemptions`: a code
+/// redeemed before the upgrade stays redeemed (a replay of it is still caught), one not yet
+/// redeemed can be redeemed once, and the old column is gone.
+#[tokio::test]
+async fn codes_redeemed_before_the_upgrade_stay_redeemed() {
+    use certbound_core::secret::TokenHash;
+    use certbound_core::store::{CodeRedemption, GrantStore};
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    // A file at schema version 12, as the release before this migration left it.
+    let options = SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true);
+    let mut c = sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .unwrap();
+    sqlx::raw_sql("CREATE TABLE certbound_schema (version INTEGER NOT NULL)")
+        .execute(&mut c)
+        .await
+        .unwrap();
+    for (i, sql) in MIGRATIONS.iter().take(12).enumerate() {
+        sqlx::raw_sql(*sql).execute(&mut c).await.unwrap();
+        sqlx::query("INSERT INTO certbound_schema (version) VALUES (?)")
+            .bind(i as i64 + 1)
+            .execute(&mut c)
+            .await
+            .unwrap();
+    }
+    sqlx::raw_sql(
+        "INSERT INTO clients (client_id, name, auth_method, grant_types, scopes, bound_tokens, \
+         can_introspect, created_at) VALUES ('c', 'c', 'self_signed_tls_client_auth', \
+         'authorization_code', '', 1, 0, 0)",
+    )
+    .execute(&mut c)
+    .await
+    .unwrap();
+    let (used, fresh) = (TokenHash([1; 32]), TokenHash([2; 32]));
+    for (hash, redeemed) in [(used, 1), (fresh, 0)] {
+        sqlx::query(
+            "INSERT INTO authorization_codes (code_hash, client_id, redirect_uri, username, \
+             scope, claims, auth_time, sid, amr, issued_at, expires_at, redeemed) \
+             VALUES (?, 'c', 'https://c.example/cb', 'alice', 'openid', '', 0, 's', 'pwd', 0, \
+             4102444800, ?)",
+        )
+        .bind(hash.0.to_vec())
+        .bind(redeemed)
+        .execute(&mut c)
+        .await
+        .unwrap();
+    }
+    c.close().await.unwrap();
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    let columns = text_column(
+        &store,
+        "PRAGMA table_info('authorization_codes')".into(),
+        "name",
+    )
+    .await;
+    assert!(columns.contains(&"code_hash".to_owned()), "{columns:?}");
+    assert!(!columns.contains(&"redeemed".to_owned()), "{columns:?}");
+    assert!(store.find_code(&used).await.unwrap().unwrap().redeemed);
+    assert!(!store.find_code(&fresh).await.unwrap().unwrap().redeemed);
+    assert!(matches!(
+        store.redeem_code(&used, "c").await.unwrap(),
+        CodeRedemption::AlreadyUsed(_)
+    ));
+    assert!(matches!(
+        store.redeem_code(&fresh, "c").await.unwrap(),
+        CodeRedemption::Redeemed(_)
+    ));
+    assert!(matches!(
+        store.redeem_code(&fresh, "c").await.unwrap(),
+        CodeRedemption::AlreadyUsed(_)
+    ));
+    assert!(store.find_code(&fresh).await.unwrap().unwrap().redeemed);
+}
