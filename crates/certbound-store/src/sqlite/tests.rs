@@ -149,7 +149,8 @@ async fn text_column(store: &SqliteStore, sql: String, name: &str) -> Vec<String
 
 /// Migration 0013 moves each code's redeemed flag to a row of `code_redemptions`: a code
 /// redeemed before the upgrade stays redeemed (a replay of it is still caught), one not yet
-/// redeemed can be redeemed once, and the old column is gone.
+/// redeemed can be redeemed once, the old column is gone, and deleting the client deletes the
+/// redemptions too.
 #[tokio::test]
 async fn codes_redeemed_before_the_upgrade_stay_redeemed() {
     use certbound_core::secret::TokenHash;
@@ -224,4 +225,13 @@ async fn codes_redeemed_before_the_upgrade_stay_redeemed() {
         CodeRedemption::AlreadyUsed(_)
     ));
     assert!(store.find_code(&fresh).await.unwrap().unwrap().redeemed);
+    // Deleting the client deletes its codes, and their redemptions with them (the cascade
+    // goes on through code_redemptions' foreign key instead of refusing the delete).
+    assert!(store.delete_client("c").await.unwrap());
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM code_redemptions")
+        .fetch_one(&store.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    assert!(store.find_code(&used).await.unwrap().is_none());
 }
