@@ -166,6 +166,12 @@ pub struct OAuthArgs {
     /// counts `codes_exhausted` errors.
     #[arg(long)]
     pub codes_per_worker: Option<usize>,
+    /// Seconds the redeem workers may spend minting; each stops there with the codes it has.
+    /// A code lives 60 s on a certbound by default (`code_lifetime`), and the oldest are
+    /// redeemed first, so minting for longer than that minus the run would hand in expired
+    /// codes (`invalid_grant`): a slow machine minting for 32,000 redemptions per second did.
+    #[arg(long, default_value_t = 30.0)]
+    pub mint_seconds: f64,
 }
 
 /// `seed` arguments.

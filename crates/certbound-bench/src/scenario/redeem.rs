@@ -7,6 +7,7 @@ use super::code::CodeFlow;
 use super::verdict;
 use crate::stats::Step;
 use std::collections::VecDeque;
+use std::time::Instant;
 
 pub struct RedeemWorker {
     pub flow: CodeFlow,
@@ -15,10 +16,14 @@ pub struct RedeemWorker {
 }
 
 impl RedeemWorker {
-    /// Mints `n` codes through the worker's browser connection (untimed).
-    pub async fn mint(&mut self, n: usize) -> Result<(), String> {
+    /// Mints up to `n` codes through the worker's browser connection (untimed), and stops at
+    /// `deadline`: a code minted too long before its redemption would have expired.
+    pub async fn mint(&mut self, n: usize, deadline: Instant) -> Result<(), String> {
         self.codes.reserve(n);
         for _ in 0..n {
+            if Instant::now() >= deadline {
+                break;
+            }
             let mut statuses = Vec::with_capacity(1);
             let code = self.flow.code(&mut statuses).await.map_err(|o| {
                 format!(
@@ -108,6 +113,15 @@ mod tests {
         let step = w.iterate().await;
         assert_eq!(step.outcome, Outcome::Err("codes_exhausted"));
         assert!(step.statuses.is_empty());
+    }
+
+    #[tokio::test]
+    async fn minting_stops_at_its_deadline() {
+        let (mut w, _dir) = worker(&[]);
+        // The deadline has passed: not one code is asked for, so nothing connects.
+        w.mint(5, Instant::now()).await.unwrap();
+        assert!(w.codes.is_empty());
+        assert_eq!(w.flow.connections(), 0);
     }
 
     #[tokio::test]

@@ -257,7 +257,14 @@ async fn mint_codes(
     if per_worker == 0 {
         bail!("--codes-per-worker must be at least 1");
     }
+    let Some(budget) = std::time::Duration::try_from_secs_f64(args.oauth.mint_seconds)
+        .ok()
+        .filter(|d| !d.is_zero())
+    else {
+        bail!("--mint-seconds must be a positive number of seconds");
+    };
     let started = std::time::Instant::now();
+    let deadline = started + budget;
     let tasks: Vec<_> = std::mem::take(workers)
         .into_iter()
         .map(|w| {
@@ -265,7 +272,9 @@ async fn mint_codes(
                 let Worker::Redeem(mut r) = w else {
                     return Ok(w);
                 };
-                r.mint(per_worker).await.map(|()| Worker::Redeem(r))
+                r.mint(per_worker, deadline)
+                    .await
+                    .map(|()| Worker::Redeem(r))
             })
         })
         .collect();
@@ -277,9 +286,19 @@ async fn mint_codes(
         workers.push(w);
     }
     let secs = started.elapsed().as_secs_f64();
-    let minted = per_worker * workers.len();
+    let minted: usize = workers
+        .iter()
+        .map(|w| match w {
+            Worker::Redeem(r) => r.codes.len(),
+            _ => 0,
+        })
+        .sum();
     Ok(vec![
         ("codes_minted", serde_json::json!(minted)),
         ("mint_s", serde_json::json!(round3(secs))),
+        (
+            "mint_stopped_at_deadline",
+            serde_json::json!(minted < per_worker * workers.len()),
+        ),
     ])
 }
