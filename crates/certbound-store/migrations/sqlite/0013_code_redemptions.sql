@@ -10,7 +10,7 @@
 --
 -- Exactly one of concurrent redemptions still wins: the key is the primary key, and the grant
 -- write inserts the tokens only when its insert added the row (changes() = 1). Deleting a code
--- (with its client or user) deletes its redemption. Codes redeemed before this migration keep
+-- (with its client) deletes its redemption. Codes redeemed before this migration keep
 -- their redemption; the old flag column goes, so there is one place to look.
 CREATE TABLE code_redemptions (
     code_hash BLOB PRIMARY KEY REFERENCES authorization_codes(code_hash) ON DELETE CASCADE
