@@ -44,6 +44,23 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0013_code_redemptions.sql"),
 ];
 
+/// Applies `MIGRATIONS[from..to]` in order, recording each version in `certbound_schema`.
+async fn apply_migrations(
+    c: &mut sqlx::SqliteConnection,
+    from: usize,
+    to: usize,
+) -> Result<(), StoreError> {
+    for (i, sql) in MIGRATIONS.iter().enumerate().take(to).skip(from) {
+        sqlx::raw_sql(*sql).execute(&mut *c).await.map_err(err)?;
+        sqlx::query("INSERT INTO certbound_schema (version) VALUES (?)")
+            .bind(i as i64 + 1)
+            .execute(&mut *c)
+            .await
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
 /// A SQLite database file.
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -183,18 +200,8 @@ impl SqliteStore {
         if version > MIGRATIONS.len() as i64 {
             return Err(too_new(version, MIGRATIONS.len()));
         }
-        for (i, sql) in MIGRATIONS
-            .iter()
-            .enumerate()
-            .skip(usize::try_from(version).unwrap_or(0))
-        {
-            sqlx::raw_sql(*sql).execute(&mut *tx).await.map_err(err)?;
-            sqlx::query("INSERT INTO certbound_schema (version) VALUES (?)")
-                .bind(i as i64 + 1)
-                .execute(&mut *tx)
-                .await
-                .map_err(err)?;
-        }
+        let from = usize::try_from(version).unwrap_or(0);
+        apply_migrations(&mut tx, from, MIGRATIONS.len()).await?;
         tx.commit().await.map_err(err)
     }
 

@@ -169,14 +169,7 @@ async fn codes_redeemed_before_the_upgrade_stay_redeemed() {
         .execute(&mut c)
         .await
         .unwrap();
-    for (i, sql) in MIGRATIONS.iter().take(12).enumerate() {
-        sqlx::raw_sql(*sql).execute(&mut c).await.unwrap();
-        sqlx::query("INSERT INTO certbound_schema (version) VALUES (?)")
-            .bind(i as i64 + 1)
-            .execute(&mut c)
-            .await
-            .unwrap();
-    }
+    apply_migrations(&mut c, 0, 12).await.unwrap();
     sqlx::raw_sql(
         "INSERT INTO clients (client_id, name, auth_method, grant_types, scopes, bound_tokens, \
          can_introspect, created_at) VALUES ('c', 'c', 'self_signed_tls_client_auth', \
