@@ -13,9 +13,7 @@ use certbound_core::secret::TokenHash;
 use certbound_core::store::{CodeRedemption, GrantStored, GrantTokens, StoreError};
 use sqlx::AssertSqlSafe;
 use sqlx::Connection;
-use sqlx::Row;
-use sqlx::sqlite::{Sqlite, SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteRow};
-use std::collections::HashMap;
+use sqlx::sqlite::{Sqlite, SqliteArguments, SqliteConnectOptions, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
 /// Writes waiting for a commit at most; more are refused as `Unavailable`.
@@ -27,8 +25,14 @@ const _: () = assert!(MAX_BATCH * 28 <= 32_766);
 
 /// The head of the statement that inserts any number of access tokens, each a group of
 /// bound parameters (see [`placeholders`]).
-const INSERT_ACCESS: &str = "INSERT INTO access_tokens (token_hash, client_id, subject, scope, \
+pub(super) const INSERT_ACCESS: &str = "INSERT INTO access_tokens (token_hash, client_id, subject, scope, \
      issued_at, expires_at, cnf, revoked, claims, code_hash) VALUES ";
+
+/// The head of the statement that inserts any number of refresh tokens, as [`INSERT_ACCESS`]
+/// does it.
+pub(super) const INSERT_REFRESH: &str = "INSERT INTO refresh_tokens (token_hash, client_id, \
+     subject, scope, claims, cnf, code_hash, sid, issued_at, expires_at, revoked, auth_time, \
+     absolute_expires_at, used_at) VALUES ";
 
 /// The head of the statement that inserts any number of authorization codes, as
 /// [`INSERT_ACCESS`] does it.
@@ -283,24 +287,10 @@ async fn together(
                 Write::Refresh(..) | Write::UseRefresh(..) | Write::Redeem(..) => {}
             }
         }
-        // A batch that is one statement (only access tokens, only codes or only grants)
-        // needs no explicit transaction: a statement commits by itself, all of it or
-        // nothing, and SQLite's thread is visited once instead of three times (BEGIN, it,
-        // COMMIT). A grants-only batch that fails in its statement committed nothing and is
-        // retried one by one; once the statement has committed, each grant gets its own
-        // outcome and nothing is retried (a retried rotation or redemption would find its
-        // refresh token or code used and read as a replay).
-        if grants.len() == writes.len() {
-            let rows = grant_rows(&mut *c, &grants).await?;
-            let found = grant_found(&rows);
-            return Ok(grants
-                .iter()
-                .map(|t| match &found {
-                    Ok(found) => Outcome::Grant(grant_outcome(t, found)),
-                    Err(e) => Outcome::Grant(Err(StoreError::Other(e.to_string()))),
-                })
-                .collect());
-        }
+        // A batch that is one statement (only access tokens, or only codes) needs no explicit
+        // transaction: a statement commits by itself, all of it or nothing, and SQLite's
+        // thread is visited once instead of three times (BEGIN, it, COMMIT). Grants take a few
+        // statements (`grant_write`), so they run in the transaction below.
         if access.len() == writes.len() {
             insert_access(&mut *c, &access).await.map_err(err)?;
             return Ok(writes.iter().map(|_| Outcome::Unit).collect());
@@ -321,7 +311,7 @@ async fn together(
         let mut granted = if grants.is_empty() {
             Vec::new()
         } else {
-            grant(&mut tx, &grants).await?
+            super::grant_write::grant(&mut tx, &grants).await?
         }
         .into_iter();
         let mut outcomes = Vec::with_capacity(writes.len());
@@ -416,7 +406,7 @@ async fn alone(
         Write::Grant(t, r) => {
             let v = async {
                 let mut tx = c.begin().await.map_err(err)?;
-                let stored = grant(&mut tx, &[&t])
+                let stored = super::grant_write::grant(&mut tx, &[&t])
                     .await?
                     .pop()
                     .ok_or_else(|| StoreError::Other("the grant has no outcome".into()))?;
@@ -449,11 +439,12 @@ async fn insert_refresh(
     c: &mut SqliteConnection,
     t: &RefreshTokenRecord,
 ) -> Result<(), sqlx::Error> {
-    let q = sqlx::query(
-        "INSERT INTO refresh_tokens (token_hash, client_id, subject, scope, claims, cnf, code_hash, sid, issued_at, expires_at, revoked, \
-         auth_time, absolute_expires_at, used_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-    );
-    bind_refresh(q, Some(t)).execute(c).await.map(|_| ())
+    let mut sql = String::from(INSERT_REFRESH);
+    placeholders(&mut sql, 1, 14);
+    bind_refresh(sqlx::query(AssertSqlSafe(sql)), Some(t))
+        .execute(c)
+        .await
+        .map(|_| ())
 }
 
 async fn insert_codes(
@@ -516,76 +507,6 @@ async fn redeem(
     })
 }
 
-/// Grants' tokens, inside the batch's transaction, in one statement for all of them (the
-/// `grant_writes` view of migrations 0008 and 0009, one row per grant, so one round trip to
-/// SQLite's thread for the whole batch instead of several per grant): per grant, in the order
-/// given, the rotated refresh token is used or the code redeemed (or nothing happens), the new
-/// tokens inserted, and inserted revoked if the grant was revoked. SQLite runs one write
-/// transaction at a time, so a revocation of a grant commits either before this (the flag is
-/// seen here) or after it (and then look-ups see it through the code row, migration 0010).
-/// The outcomes come back in the order of `grants`.
-async fn grant(
-    c: &mut SqliteConnection,
-    grants: &[&GrantTokens],
-) -> Result<Vec<GrantStored>, StoreError> {
-    let rows = grant_rows(c, grants).await?;
-    let found = grant_found(&rows)?;
-    grants.iter().map(|t| grant_outcome(t, &found)).collect()
-}
-
-/// The `grant_writes` statement of [`grant`], its RETURNING rows not yet decoded: an error
-/// here means the statement did nothing.
-async fn grant_rows(
-    c: &mut SqliteConnection,
-    grants: &[&GrantTokens],
-) -> Result<Vec<SqliteRow>, StoreError> {
-    // The rows as bound parameters, one `(?,…)` group per grant: nothing to encode as text
-    // here and nothing to parse in SQLite. The statement's text depends only on the number
-    // of grants, so the connection's prepared-statement cache serves it.
-    let mut sql = String::from(
-        "INSERT INTO grant_writes (family, used_hash, used_at, a_token_hash, a_client_id, \
-         a_subject, a_scope, a_issued_at, a_expires_at, a_cnf, a_revoked, a_claims, a_code_hash, \
-         r_token_hash, r_client_id, r_subject, r_scope, r_claims, r_cnf, r_code_hash, r_sid, \
-         r_issued_at, r_expires_at, r_revoked, r_auth_time, r_absolute_expires_at, r_used_at, \
-         redeem) VALUES ",
-    );
-    placeholders(&mut sql, grants.len(), 28);
-    sql.push_str(
-        " RETURNING a_token_hash, (SELECT revoked FROM access_tokens WHERE token_hash = a_token_hash)",
-    );
-    let mut q = sqlx::query(AssertSqlSafe(sql));
-    for t in grants {
-        q = q
-            .bind(t.family.0.to_vec())
-            .bind(t.rotate.map(|(h, _)| h.0.to_vec()))
-            .bind(t.rotate.map(|(_, now)| now));
-        q = bind_access(q, &t.access);
-        q = bind_refresh(q, t.refresh.as_ref()).bind(i64::from(t.redeem));
-    }
-    q.fetch_all(&mut *c).await.map_err(err)
-}
-
-/// The `revoked` flag of each access token the grant write inserted (NULL: not inserted),
-/// keyed by the access token's hash: RETURNING rows come in no promised order.
-fn grant_found(rows: &[SqliteRow]) -> Result<HashMap<Vec<u8>, Option<bool>>, StoreError> {
-    rows.iter()
-        .map(|r| Ok((r.try_get(0).map_err(err)?, r.try_get(1).map_err(err)?)))
-        .collect()
-}
-
-/// What the grant write did with `t`, from [`grant_rows`].
-fn grant_outcome(
-    t: &GrantTokens,
-    found: &HashMap<Vec<u8>, Option<bool>>,
-) -> Result<GrantStored, StoreError> {
-    match found.get(t.access.hash.0.as_slice()) {
-        Some(None) => Ok(GrantStored::AlreadyUsed),
-        Some(Some(false)) => Ok(GrantStored::Stored),
-        Some(Some(true)) => Ok(GrantStored::FamilyRevoked),
-        None => Err(StoreError::Other("a grant write returned no row".into())),
-    }
-}
-
 async fn use_refresh(
     c: &mut SqliteConnection,
     hash: &TokenHash,
@@ -634,9 +555,8 @@ pub(super) fn placeholders(sql: &mut String, rows: usize, cols: usize) {
 
 type Query<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments>;
 
-/// Binds an access token's columns, in the order of [`INSERT_ACCESS`] and of the `a_*`
-/// columns of `grant_writes`.
-fn bind_access<'q>(q: Query<'q>, t: &AccessTokenRecord) -> Query<'q> {
+/// Binds an access token's columns, in the order of [`INSERT_ACCESS`].
+pub(super) fn bind_access<'q>(q: Query<'q>, t: &AccessTokenRecord) -> Query<'q> {
     q.bind(t.hash.0.to_vec())
         .bind(t.client_id.clone())
         .bind(t.subject.clone())
@@ -649,9 +569,8 @@ fn bind_access<'q>(q: Query<'q>, t: &AccessTokenRecord) -> Query<'q> {
         .bind(t.code.map(|c| c.0.to_vec()))
 }
 
-/// Binds a refresh token's columns (all NULL for `None`), in the order of `insert_refresh`
-/// and of the `r_*` columns of `grant_writes`.
-fn bind_refresh<'q>(q: Query<'q>, r: Option<&RefreshTokenRecord>) -> Query<'q> {
+/// Binds a refresh token's columns (all NULL for `None`), in the order of [`INSERT_REFRESH`].
+pub(super) fn bind_refresh<'q>(q: Query<'q>, r: Option<&RefreshTokenRecord>) -> Query<'q> {
     q.bind(r.map(|r| r.hash.0.to_vec()))
         .bind(r.map(|r| r.client_id.clone()))
         .bind(r.map(|r| r.subject.clone()))

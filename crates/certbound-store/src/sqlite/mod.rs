@@ -42,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0011_user_revocation_by_grant.sql"),
     include_str!("../../migrations/sqlite/0012_foreign_key_indexes.sql"),
     include_str!("../../migrations/sqlite/0013_code_redemptions.sql"),
+    include_str!("../../migrations/sqlite/0014_grant_write_statements.sql"),
 ];
 
 /// Applies `MIGRATIONS[from..to]` in order, recording each version in `certbound_schema`.
@@ -612,6 +613,7 @@ pub(super) fn user_from_row(r: &SqliteRow) -> Result<User, StoreError> {
     })
 }
 
+mod grant_write;
 mod grants;
 mod group_commit;
 mod group_read;

@@ -203,6 +203,15 @@ async fn codes_redeemed_before_the_upgrade_stay_redeemed() {
     .await;
     assert!(columns.contains(&"code_hash".to_owned()), "{columns:?}");
     assert!(!columns.contains(&"redeemed".to_owned()), "{columns:?}");
+    // Migration 0014: grants are written by statements of their own, the view and its
+    // trigger are gone.
+    let left = text_column(
+        &store,
+        "SELECT name FROM sqlite_master WHERE name LIKE 'grant_writes%'".into(),
+        "name",
+    )
+    .await;
+    assert!(left.is_empty(), "{left:?}");
     assert!(store.find_code(&used).await.unwrap().unwrap().redeemed);
     assert!(!store.find_code(&fresh).await.unwrap().unwrap().redeemed);
     assert!(matches!(
