@@ -8,7 +8,7 @@
 //! look-ups see it through the code row, migration 0010).
 
 use super::err;
-use super::group_commit::{INSERT_ACCESS, bind_access, bind_refresh, placeholders};
+use super::group_commit::{insert_access, insert_refresh, placeholders};
 use certbound_core::model::{AccessTokenRecord, RefreshTokenRecord};
 use certbound_core::store::{GrantStored, GrantTokens, StoreError};
 use sqlx::sqlite::SqliteConnection;
@@ -62,7 +62,9 @@ pub(super) async fn grant(
             ..t.access.clone()
         })
         .collect();
-    insert_access(&mut *c, &access).await?;
+    insert_access(&mut *c, &access.iter().collect::<Vec<_>>())
+        .await
+        .map_err(err)?;
     let refresh: Vec<RefreshTokenRecord> = winners
         .iter()
         .filter_map(|t| {
@@ -72,7 +74,9 @@ pub(super) async fn grant(
             })
         })
         .collect();
-    insert_refresh(&mut *c, &refresh).await?;
+    insert_refresh(&mut *c, &refresh.iter().collect::<Vec<_>>())
+        .await
+        .map_err(err)?;
     Ok(grants
         .iter()
         .zip(won)
@@ -164,33 +168,4 @@ async fn families_revoked(
 /// The first column of each row, as a key.
 fn keys(rows: Vec<sqlx::sqlite::SqliteRow>) -> Result<HashSet<Vec<u8>>, StoreError> {
     rows.iter().map(|r| r.try_get(0).map_err(err)).collect()
-}
-
-async fn insert_access(
-    c: &mut SqliteConnection,
-    records: &[AccessTokenRecord],
-) -> Result<(), StoreError> {
-    let mut sql = String::from(INSERT_ACCESS);
-    placeholders(&mut sql, records.len(), 10);
-    let mut q = sqlx::query(AssertSqlSafe(sql));
-    for t in records {
-        q = bind_access(q, t);
-    }
-    q.execute(c).await.map(|_| ()).map_err(err)
-}
-
-async fn insert_refresh(
-    c: &mut SqliteConnection,
-    records: &[RefreshTokenRecord],
-) -> Result<(), StoreError> {
-    if records.is_empty() {
-        return Ok(());
-    }
-    let mut sql = String::from(super::group_commit::INSERT_REFRESH);
-    placeholders(&mut sql, records.len(), 14);
-    let mut q = sqlx::query(AssertSqlSafe(sql));
-    for r in records {
-        q = bind_refresh(q, Some(r));
-    }
-    q.execute(c).await.map(|_| ()).map_err(err)
 }

@@ -20,17 +20,18 @@ use tokio::sync::{mpsc, oneshot};
 const QUEUE: usize = 4096;
 /// Most writes committed in one transaction.
 const MAX_BATCH: usize = 256;
-// A batch of grants binds 28 parameters per grant; SQLite allows 32,766 per statement.
-const _: () = assert!(MAX_BATCH * 28 <= 32_766);
+// The widest multi-row insert (refresh tokens) binds 14 parameters per row; SQLite allows
+// 32,766 per statement.
+const _: () = assert!(MAX_BATCH * 14 <= 32_766);
 
 /// The head of the statement that inserts any number of access tokens, each a group of
 /// bound parameters (see [`placeholders`]).
-pub(super) const INSERT_ACCESS: &str = "INSERT INTO access_tokens (token_hash, client_id, subject, scope, \
+const INSERT_ACCESS: &str = "INSERT INTO access_tokens (token_hash, client_id, subject, scope, \
      issued_at, expires_at, cnf, revoked, claims, code_hash) VALUES ";
 
 /// The head of the statement that inserts any number of refresh tokens, as [`INSERT_ACCESS`]
 /// does it.
-pub(super) const INSERT_REFRESH: &str = "INSERT INTO refresh_tokens (token_hash, client_id, \
+const INSERT_REFRESH: &str = "INSERT INTO refresh_tokens (token_hash, client_id, \
      subject, scope, claims, cnf, code_hash, sid, issued_at, expires_at, revoked, auth_time, \
      absolute_expires_at, used_at) VALUES ";
 
@@ -107,7 +108,7 @@ enum Outcome {
     Unit,
     Used(bool),
     Redeemed(Box<CodeRedemption>),
-    Grant(Result<GrantStored, StoreError>),
+    Grant(GrantStored),
 }
 
 impl Write {
@@ -319,7 +320,7 @@ async fn together(
             outcomes.push(match w {
                 Write::Access(..) => Outcome::Unit,
                 Write::Refresh(t, _) => {
-                    insert_refresh(&mut tx, t).await.map_err(err)?;
+                    insert_refresh(&mut tx, &[t]).await.map_err(err)?;
                     Outcome::Unit
                 }
                 Write::Code(..) => Outcome::Unit,
@@ -329,9 +330,9 @@ async fn together(
                 Write::Redeem(h, client_id, _) => {
                     Outcome::Redeemed(Box::new(redeem(&mut tx, h, client_id).await?))
                 }
-                Write::Grant(..) => Outcome::Grant(Ok(granted.next().ok_or_else(|| {
+                Write::Grant(..) => Outcome::Grant(granted.next().ok_or_else(|| {
                     StoreError::Other("a grant of the batch has no outcome".into())
-                })?)),
+                })?),
             });
         }
         tx.commit().await.map_err(err)?;
@@ -347,7 +348,7 @@ async fn together(
                 (Write::Redeem(_, _, r), Outcome::Redeemed(c)) => {
                     Done::Redeemed(r, Box::new(Ok(*c)))
                 }
-                (Write::Grant(_, r), Outcome::Grant(g)) => Done::Grant(r, g),
+                (Write::Grant(_, r), Outcome::Grant(g)) => Done::Grant(r, Ok(g)),
                 (w, _) => w.unit_done(),
             })
             .collect()),
@@ -378,7 +379,7 @@ async fn alone(
             Done::Unit(r, v.map_err(|e| check(conn, e)))
         }
         Write::Refresh(t, r) => {
-            let v = insert_refresh(&mut *c, &t).await;
+            let v = insert_refresh(&mut *c, &[&t]).await;
             Done::Unit(r, v.map_err(|e| check(conn, e)))
         }
         Write::UseRefresh(h, now, r) => {
@@ -422,7 +423,7 @@ async fn alone(
     }
 }
 
-async fn insert_access(
+pub(super) async fn insert_access(
     c: &mut SqliteConnection,
     records: &[&AccessTokenRecord],
 ) -> Result<(), sqlx::Error> {
@@ -435,16 +436,21 @@ async fn insert_access(
     q.execute(c).await.map(|_| ())
 }
 
-async fn insert_refresh(
+/// Inserts any number of refresh tokens in one statement (none: nothing to do).
+pub(super) async fn insert_refresh(
     c: &mut SqliteConnection,
-    t: &RefreshTokenRecord,
+    records: &[&RefreshTokenRecord],
 ) -> Result<(), sqlx::Error> {
+    if records.is_empty() {
+        return Ok(());
+    }
     let mut sql = String::from(INSERT_REFRESH);
-    placeholders(&mut sql, 1, 14);
-    bind_refresh(sqlx::query(AssertSqlSafe(sql)), Some(t))
-        .execute(c)
-        .await
-        .map(|_| ())
+    placeholders(&mut sql, records.len(), 14);
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for r in records {
+        q = bind_refresh(q, r);
+    }
+    q.execute(c).await.map(|_| ())
 }
 
 async fn insert_codes(
@@ -556,7 +562,7 @@ pub(super) fn placeholders(sql: &mut String, rows: usize, cols: usize) {
 type Query<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments>;
 
 /// Binds an access token's columns, in the order of [`INSERT_ACCESS`].
-pub(super) fn bind_access<'q>(q: Query<'q>, t: &AccessTokenRecord) -> Query<'q> {
+fn bind_access<'q>(q: Query<'q>, t: &AccessTokenRecord) -> Query<'q> {
     q.bind(t.hash.0.to_vec())
         .bind(t.client_id.clone())
         .bind(t.subject.clone())
@@ -569,22 +575,22 @@ pub(super) fn bind_access<'q>(q: Query<'q>, t: &AccessTokenRecord) -> Query<'q> 
         .bind(t.code.map(|c| c.0.to_vec()))
 }
 
-/// Binds a refresh token's columns (all NULL for `None`), in the order of [`INSERT_REFRESH`].
-pub(super) fn bind_refresh<'q>(q: Query<'q>, r: Option<&RefreshTokenRecord>) -> Query<'q> {
-    q.bind(r.map(|r| r.hash.0.to_vec()))
-        .bind(r.map(|r| r.client_id.clone()))
-        .bind(r.map(|r| r.subject.clone()))
-        .bind(r.map(|r| r.scope.clone()))
-        .bind(r.map(|r| r.claims.join(" ")))
-        .bind(r.and_then(|r| r.cnf.map(|c| c.to_base64url())))
-        .bind(r.and_then(|r| r.code.map(|c| c.0.to_vec())))
-        .bind(r.map(|r| r.sid.clone()))
-        .bind(r.map(|r| r.issued_at))
-        .bind(r.map(|r| r.expires_at))
-        .bind(r.map(|r| i64::from(r.revoked)))
-        .bind(r.map(|r| r.auth_time))
-        .bind(r.map(|r| r.absolute_expires_at))
-        .bind(r.and_then(|r| r.used_at))
+/// Binds a refresh token's columns, in the order of [`INSERT_REFRESH`].
+fn bind_refresh<'q>(q: Query<'q>, r: &RefreshTokenRecord) -> Query<'q> {
+    q.bind(r.hash.0.to_vec())
+        .bind(r.client_id.clone())
+        .bind(r.subject.clone())
+        .bind(r.scope.clone())
+        .bind(r.claims.join(" "))
+        .bind(r.cnf.map(|c| c.to_base64url()))
+        .bind(r.code.map(|c| c.0.to_vec()))
+        .bind(r.sid.clone())
+        .bind(r.issued_at)
+        .bind(r.expires_at)
+        .bind(i64::from(r.revoked))
+        .bind(r.auth_time)
+        .bind(r.absolute_expires_at)
+        .bind(r.used_at)
 }
 
 #[cfg(test)]
