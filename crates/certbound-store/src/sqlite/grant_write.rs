@@ -37,7 +37,7 @@ pub(super) async fn grant(
         .iter()
         .map(|t| {
             if t.redeem {
-                redeemed.contains(t.family.0.as_slice()) && code_taken.insert(t.family.0)
+                redeemed.contains_key(t.family.0.as_slice()) && code_taken.insert(t.family.0)
             } else if let Some((used, _)) = &t.rotate {
                 rotated.contains(used.0.as_slice()) && rotation_taken.insert(used.0)
             } else {
@@ -53,7 +53,19 @@ pub(super) async fn grant(
     if winners.is_empty() {
         return Ok(grants.iter().map(|_| GrantStored::AlreadyUsed).collect());
     }
-    let revoked = families_revoked(&mut *c, &winners).await?;
+    // Whether each winner's grant is revoked. A redemption's RETURNING carries its code's
+    // flag; a rotation only wins while its grant is live (`grant_live!`, under this
+    // transaction's write lock), so its flag is clear; only a refresh without rotation, which
+    // consumes nothing, needs a look-up of its own.
+    let unchecked: Vec<&GrantTokens> = winners
+        .iter()
+        .filter(|t| !t.redeem && t.rotate.is_none())
+        .copied()
+        .collect();
+    let mut revoked = redeemed;
+    if !unchecked.is_empty() {
+        revoked.extend(families_revoked(&mut *c, &unchecked).await?);
+    }
     let family_revoked = |t: &GrantTokens| revoked.get(t.family.0.as_slice()) == Some(&true);
     let access: Vec<AccessTokenRecord> = winners
         .iter()
@@ -116,14 +128,15 @@ async fn rotate(
 }
 
 /// Adds the batch's codes to redeem to `code_redemptions` if each is its client's, in one
-/// statement; the keys it added (a key already there is left alone: `OR IGNORE`).
+/// statement; the keys it added (a key already there is left alone: `OR IGNORE`), each with
+/// its grant's `family_revoked`, read in the same statement.
 async fn redeem(
     c: &mut SqliteConnection,
     grants: &[&GrantTokens],
-) -> Result<HashSet<Vec<u8>>, StoreError> {
+) -> Result<HashMap<Vec<u8>, bool>, StoreError> {
     let codes: Vec<&GrantTokens> = grants.iter().filter(|t| t.redeem).copied().collect();
     if codes.is_empty() {
-        return Ok(HashSet::new());
+        return Ok(HashMap::new());
     }
     let mut sql = String::from(
         "INSERT OR IGNORE INTO code_redemptions (code_hash) SELECT v.column1 FROM (VALUES ",
@@ -131,16 +144,18 @@ async fn redeem(
     placeholders(&mut sql, codes.len(), 2);
     sql.push_str(
         ") AS v WHERE EXISTS (SELECT 1 FROM authorization_codes \
-         WHERE code_hash = v.column1 AND client_id = v.column2) RETURNING code_hash",
+         WHERE code_hash = v.column1 AND client_id = v.column2) \
+         RETURNING code_hash, (SELECT family_revoked FROM authorization_codes AS a \
+         WHERE a.code_hash = code_redemptions.code_hash)",
     );
     let mut q = sqlx::query(AssertSqlSafe(sql));
     for t in codes {
         q = q.bind(t.family.0.to_vec()).bind(t.access.client_id.clone());
     }
-    keys(q.fetch_all(&mut *c).await.map_err(err)?)
+    flags(q.fetch_all(&mut *c).await.map_err(err)?)
 }
 
-/// Whether each winner's grant is revoked (`family_revoked` of its code row; a grant without
+/// Whether each of these grants is revoked (`family_revoked` of its code row; a grant without
 /// a code row is not).
 async fn families_revoked(
     c: &mut SqliteConnection,
@@ -157,10 +172,12 @@ async fn families_revoked(
     for t in winners {
         q = q.bind(t.family.0.to_vec());
     }
-    q.fetch_all(&mut *c)
-        .await
-        .map_err(err)?
-        .iter()
+    flags(q.fetch_all(&mut *c).await.map_err(err)?)
+}
+
+/// Rows of a key and its grant's `family_revoked`, as a map.
+fn flags(rows: Vec<sqlx::sqlite::SqliteRow>) -> Result<HashMap<Vec<u8>, bool>, StoreError> {
+    rows.iter()
         .map(|r| Ok((r.try_get(0).map_err(err)?, r.try_get(1).map_err(err)?)))
         .collect()
 }

@@ -405,9 +405,10 @@ pub async fn store_grant_tokens_rotation_has_exactly_one_winner_among_50(b: &Bac
 }
 
 /// Many grants at once, as the token endpoint sends them under load (SQLite's writer stores a
-/// batch of them in one statement): each gets its own outcome, in every mix — fresh rotations
-/// stored, a second use of a used token refused, a revoked family's tokens stored revoked —
-/// and every stored row reads back field for field.
+/// batch of them in a few statements): each gets its own outcome, in every mix — fresh
+/// rotations and redemptions stored, a second use of a used token refused, a revoked family's
+/// tokens stored revoked, whether they consume nothing or redeem the grant's code — and every
+/// stored row reads back field for field.
 pub async fn store_grant_tokens_sent_together_each_get_their_own_outcome(b: &Backend) {
     let s = b.store();
     s.insert_client(&client("c1")).await.unwrap();
@@ -426,7 +427,7 @@ pub async fn store_grant_tokens_sent_together_each_get_their_own_outcome(b: &Bac
 
     let mut grants = Vec::new();
     for i in 0..30 {
-        let t = match i % 3 {
+        let t = match i % 5 {
             // A rotation of a fresh token of the live family: stored.
             0 => {
                 let old = refresh_token(&format!("rt-old-{i}"), "c1", "alice", Some(live.hash));
@@ -441,11 +442,31 @@ pub async fn store_grant_tokens_sent_together_each_get_their_own_outcome(b: &Bac
                 rotation(&i.to_string(), &used.hash, &live.hash),
                 GrantStored::AlreadyUsed,
             ),
-            // A redemption in the revoked family: stored revoked.
-            _ => {
+            // Tokens in the revoked family that consume nothing: stored revoked.
+            2 => {
                 let mut t = rotation(&i.to_string(), &used.hash, &revoked.hash);
                 t.rotate = None;
                 (t, GrantStored::FamilyRevoked)
+            }
+            // A redemption of a fresh code: stored.
+            3 => {
+                let c = code(&format!("fresh code {i}"), "c1", "alice");
+                s.insert_code(&c).await.unwrap();
+                (
+                    redemption(&i.to_string(), &c.hash, "c1"),
+                    GrantStored::Stored,
+                )
+            }
+            // A redemption of a code whose grant was revoked before it (its user's grants
+            // revoked, say): the code is used up and the tokens stored revoked.
+            _ => {
+                let c = code(&format!("revoked code {i}"), "c1", "alice");
+                s.insert_code(&c).await.unwrap();
+                s.revoke_code_family(&c.hash).await.unwrap();
+                (
+                    redemption(&i.to_string(), &c.hash, "c1"),
+                    GrantStored::FamilyRevoked,
+                )
             }
         };
         grants.push(t);
@@ -484,13 +505,22 @@ pub async fn store_grant_tokens_sent_together_each_get_their_own_outcome(b: &Bac
             GrantStored::Stored => {
                 assert_same_access_token(&access.expect("stored"), &t.access);
                 assert_same_refresh_token(&back.expect("stored"), refresh);
-                let old = t.rotate.unwrap().0;
-                let old = s.find_refresh_token(&old).await.unwrap().unwrap();
-                assert_eq!(old.used_at, Some(1_500), "the rotated token is used");
+                if t.redeem {
+                    let c = s.find_code(&t.family).await.unwrap().unwrap();
+                    assert!(c.redeemed, "the code is redeemed");
+                } else {
+                    let old = t.rotate.unwrap().0;
+                    let old = s.find_refresh_token(&old).await.unwrap().unwrap();
+                    assert_eq!(old.used_at, Some(1_500), "the rotated token is used");
+                }
             }
             GrantStored::FamilyRevoked => {
                 assert!(access.expect("stored revoked").revoked);
                 assert!(back.expect("stored revoked").revoked);
+                if t.redeem {
+                    let c = s.find_code(&t.family).await.unwrap().unwrap();
+                    assert!(c.redeemed, "the code is used up all the same");
+                }
             }
         }
     }
