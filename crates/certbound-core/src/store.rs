@@ -177,7 +177,9 @@ pub enum CodeRedemption {
 pub struct GrantTokens {
     /// The grant family: the code every token of the grant descends from.
     pub family: TokenHash,
-    /// The refresh token being exchanged (rotation), marked used at `now` in the same step.
+    /// The refresh token being exchanged (rotation), marked used at `now` in the same step;
+    /// a token of `family`. Only an unused, unrevoked token of a live grant rotates, so a
+    /// rotation that wins stores live tokens (the SQLite store relies on this).
     pub rotate: Option<(TokenHash, i64)>,
     /// Redeem the grant's code (`family`) in the same step: it must be unredeemed and issued
     /// to `access.client_id` (RFC 6749 §4.1.2: at most once), else nothing is stored. Set by
